@@ -1,0 +1,1 @@
+"""expansion: warehouse-native cross-sell, upsell and revenue-retention marts, orchestrated by Dagster."""

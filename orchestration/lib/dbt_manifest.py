@@ -1,0 +1,44 @@
+"""Keep dbt's manifest in step with the project's files, so Dagster always sees the current models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from orchestration.lib import paths
+
+WATCHED = ("models", "macros", "tests", "seeds", "snapshots", "dbt_project.yml", "profiles.yml", "selectors.yml")
+
+
+def newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for name in WATCHED:
+        path = project_dir / name
+        files = [path] if path.is_file() else (path.rglob("*") if path.is_dir() else [])
+        for file in files:
+            if file.is_file():
+                newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
+    return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(project_dir)
+
+
+def parse_command(target_path: Path) -> list[str]:
+    return [paths.dbt_executable(), "parse", "--quiet", "--profiles-dir", str(paths.DBT_PROJECT_DIR),
+            "--project-dir", str(paths.DBT_PROJECT_DIR), "--target-path", str(target_path)]
+
+
+def ensure_manifest() -> Path:
+    """Run `dbt parse` when the manifest is missing or older than a project file; return its path."""
+    target_path = paths.dbt_target_path()
+    manifest = target_path / "manifest.json"
+    if manifest_is_stale(manifest, paths.DBT_PROJECT_DIR):
+        completed = subprocess.run(parse_command(target_path), cwd=paths.DBT_PROJECT_DIR, capture_output=True,
+                                   text=True, env=os.environ.copy())
+        if completed.returncode != 0:
+            detail = (completed.stdout + completed.stderr).strip().splitlines()
+            raise RuntimeError(f"dbt could not parse {paths.DBT_PROJECT_DIR}: {' '.join(detail[-3:])}")
+    return manifest
