@@ -1,8 +1,8 @@
 """Resources: where the landing files, the warehouse and the outbox are. Switched by environment, not code."""
 
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg

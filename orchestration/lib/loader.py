@@ -235,7 +235,7 @@ def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[s
         rules.append((f"{typed[later]} < {typed[earlier]}", Rule.INVALID_RANGE, later))
     for column in table.columns:
         if column.references:
-            ref_table, ref_column = column.references
+            ref_column = column.references[1]
             alias = quote(f"ref_{column.name}")
             condition = f"{typed[column.name]} is not null and {alias}.{quote(ref_column)} is null"
             if column.references_when:

@@ -28,9 +28,9 @@ class ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         if event is None:
             message = meta.get("orig_message") or record.getMessage()
-            if record.levelno >= logging.INFO and meta.get("step_key") and not message.startswith("Finished"):
-                if record.levelno >= logging.ERROR or ": read " in message:
-                    self.line(message.splitlines()[0])
+            relevant = record.levelno >= logging.ERROR or ": read " in message
+            if relevant and meta.get("step_key"):
+                self.line(message.splitlines()[0])
             return
         kind = event.event_type_value
         if kind not in WATCHED_EVENTS:

@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
 
 from orchestration.lib import paths
 
@@ -31,7 +32,7 @@ class ExpansionTranslator(DagsterDbtTranslator):
 class DbtBuildConfig(dg.Config):
     """dbt vars for the build, e.g. {"as_of_date": "2026-11-22"}."""
 
-    vars: dict[str, str] = {}
+    vars: dict[str, str] = Field(default_factory=dict)
 
 
 def dbt_project() -> DbtProject:

@@ -1,0 +1,32 @@
+# The README's two commands. Nothing clever: each target says what it runs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup demo test lint unit parse clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Fresh sample data (scale 1, seed 0, through today), then the whole job on the embedded defaults.
+demo: setup
+	$(BIN)/expansion generate --out data/raw --scale 1 --seed 0
+	$(BIN)/expansion run
+
+parse: setup
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+lint: setup
+	$(BIN)/ruff check orchestration tests benchmarks
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --processes 2
+
+test: setup parse lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf data/raw warehouse outbox dbt_project/target dbt_project/logs

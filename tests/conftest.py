@@ -1,0 +1,77 @@
+"""Shared fixtures: small generated landing data, a loaded warehouse, and dbt runs against copies of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib import paths
+from orchestration.lib.loader import load_all
+
+AS_OF = "2026-11-22"
+TEST_SCALE = 0.05  # about 5k order lines, 500 customers, 50k usage events
+
+
+def run_dbt(args: list[str], warehouse: Path, target: Path, vars_: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run dbt against `warehouse` with its own target folder (tests may run beside other dbt processes)."""
+    command = [paths.dbt_executable(), *args, "--profiles-dir", str(paths.DBT_PROJECT_DIR),
+               "--project-dir", str(paths.DBT_PROJECT_DIR), "--target-path", str(target),
+               "--log-path", str(target / "logs")]
+    command += ["--vars", json.dumps({"as_of_date": AS_OF, **(vars_ or {})})]
+    env = {**os.environ, paths.WAREHOUSE_ENV: str(warehouse)}
+    completed = subprocess.run(command, cwd=paths.DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    if check and completed.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}{completed.stderr[-2000:]}")
+    return completed
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from orchestration.lib.generator import generate
+
+    landing = tmp_path_factory.mktemp("landing") / "raw"
+    generate(landing, scale=TEST_SCALE, seed=7, end_date=date.fromisoformat(AS_OF))
+    return landing
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(small_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file with `raw` loaded from `small_landing`; copy it before writing to it."""
+    warehouse = tmp_path_factory.mktemp("warehouse") / "loaded.duckdb"
+    con = duckdb.connect(str(warehouse))
+    try:
+        load_all(con, small_landing)
+    finally:
+        con.close()
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`loaded_warehouse` after a full `dbt build` with as_of_date = AS_OF (read it, do not write)."""
+    folder = tmp_path_factory.mktemp("built")
+    warehouse = folder / "built.duckdb"
+    shutil.copy(loaded_warehouse, warehouse)
+    run_dbt(["build"], warehouse, folder / "target")
+    return warehouse
+
+
+@pytest.fixture
+def query(built_warehouse: Path) -> Callable[[str], list[tuple]]:
+    def run(sql: str) -> list[tuple]:
+        con = duckdb.connect(str(built_warehouse), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    return run
