@@ -1,0 +1,132 @@
+"""The whole job, in-process: load, dbt build, checks; and the command line around it."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import cli
+from orchestration.lib import paths
+from orchestration.lib.contract import TABLE_NAMES
+from orchestration.lib.loader import load_all
+from tests.conftest import AS_OF
+
+CONTRACT_MARTS = {"copurchase_pairs", "cross_sell_recommendations", "upgrade_trigger_accounts", "mrr_monthly",
+                  "nrr_monthly"}
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the run's settings and dbt target inside tmp_path, restored afterwards."""
+    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV, paths.MAX_QUARANTINE_SHARE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(paths.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
+    # run_pipeline writes these; monkeypatch restores them after the test.
+    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
+        monkeypatch.setenv(name, "")
+    return tmp_path
+
+
+def mart_contents(warehouse: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [row[0] for row in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        return {name: sorted(con.execute(f'select * from marts."{name}"').fetchall(), key=repr) for name in names}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_env: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    warehouse = isolated_env / "first.duckdb"
+    code = cli.main(["run", "--raw", str(small_landing), "--warehouse", str(warehouse), "--no-sync",
+                     "--var", f"as_of_date={AS_OF}"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "expansion run succeeded" in output
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    counts = {row[0]: row[1:] for row in con.execute(
+        "select table_name, rows_read, rows_loaded, rows_superseded, rows_quarantined from audit.load_counts"
+    ).fetchall()}
+    assert set(counts) == set(TABLE_NAMES)
+    for table, (read, loaded, superseded, quarantined) in counts.items():
+        assert read == loaded + superseded + quarantined, table
+        assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == loaded
+        assert quarantined == 0, table  # clean generated data breaks no rule
+    assert counts["orders"][2] > 0 and counts["contacts"][2] > 0  # older versions were superseded
+    marts = {row[0]: con.execute(f'select count(*) from marts."{row[0]}"').fetchone()[0] for row in con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+    con.close()
+    assert CONTRACT_MARTS <= set(marts)
+    assert all(marts[name] > 0 for name in CONTRACT_MARTS), marts
+    # The summary reports what it built.
+    assert f"marts.mrr_monthly" in output and "Syncs: skipped (--no-sync)." in output
+
+    # Same input, same as_of_date: identical marts.
+    second = isolated_env / "second.duckdb"
+    assert cli.main(["run", "--raw", str(small_landing), "--warehouse", str(second), "--no-sync",
+                     "--var", f"as_of_date={AS_OF}"]) == 0
+    assert mart_contents(second) == mart_contents(warehouse)
+
+
+def test_dirty_data_quarantines_exactly_the_planted_rows(tmp_path: Path) -> None:
+    from orchestration.lib.generator import generate
+
+    landing = tmp_path / "dirty"
+    report = generate(landing, scale=0.02, seed=3, dirty=True, end_date=date.fromisoformat(AS_OF))
+    assert sum(sum(rules.values()) for rules in report.planted.values()) > 0
+    con = duckdb.connect()
+    results = {result.table: result for result in load_all(con, landing)}
+    for table in TABLE_NAMES:
+        result = results[table]
+        assert result.reconciles, table
+        assert result.rows_read == report.rows[table], table
+        assert result.quarantined_by_rule == report.planted.get(table, {}), table
+        assert result.rows_superseded == report.superseded.get(table, 0), table
+    # Every quarantined row came from the planted part file.
+    for table in TABLE_NAMES:
+        files = {row[0] for row in con.execute(f"select distinct _source_file from quarantine.{table}").fetchall()}
+        assert all(Path(file).name == "part-dirty.csv" for file in files), (table, files)
+
+
+def test_run_on_a_missing_landing_directory_says_so(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = isolated_env / "nowhere"
+    code = cli.main(["run", "--raw", str(missing), "--warehouse", str(isolated_env / "w.duckdb")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip() == f"expansion: The landing directory {missing} given by --raw does not exist."
+
+
+@pytest.mark.slow
+def test_run_with_a_missing_column_fails_with_one_sentence(small_landing: Path, isolated_env: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    landing = isolated_env / "broken"
+    shutil.copytree(small_landing, landing)
+    con = duckdb.connect()
+    for part in sorted((landing / "customers").glob("*.parquet")):
+        con.execute(f"copy (select * exclude (segment) from read_parquet('{part}')) to '{part}' (format parquet)")
+    code = cli.main(["run", "--raw", str(landing), "--warehouse", str(isolated_env / "w.duckdb"), "--no-sync",
+                     "--var", f"as_of_date={AS_OF}"])
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "expansion run FAILED" in output
+    assert "lacks the column segment that the contract requires for table customers." in output
+    assert "Traceback" not in output
+
+
+def test_bad_vars_are_one_sentence_errors() -> None:
+    with pytest.raises(cli.UsageError, match="--var expects KEY=VALUE, not 'as_of_date'."):
+        cli.parse_vars(["as_of_date"])
+    with pytest.raises(cli.UsageError, match="must be an ISO date like 2026-11-22, not '22/11/2026'"):
+        cli.parse_vars(["as_of_date=22/11/2026"])
+    with pytest.raises(cli.UsageError, match="is not a calendar date"):
+        cli.parse_vars(["as_of_date=2026-02-30"])
+    assert cli.parse_vars(["as_of_date=2026-11-22", "min_pair_orders=5"]) == {
+        "as_of_date": "2026-11-22", "min_pair_orders": "5"}
