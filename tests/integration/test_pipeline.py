@@ -64,10 +64,11 @@ def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_e
     marts = {row[0]: con.execute(f'select count(*) from marts."{row[0]}"').fetchone()[0] for row in con.execute(
         "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
     con.close()
-    assert CONTRACT_MARTS <= set(marts)
+    assert set(marts) >= CONTRACT_MARTS
     assert all(marts[name] > 0 for name in CONTRACT_MARTS), marts
     # The summary reports what it built.
-    assert f"marts.mrr_monthly" in output and "Syncs: skipped (--no-sync)." in output
+    assert "marts.mrr_monthly" in output
+    assert "Syncs: skipped (--no-sync)." in output
 
     # Same input, same as_of_date: identical marts.
     second = isolated_env / "second.duckdb"
@@ -122,7 +123,7 @@ def test_run_with_a_missing_column_fails_with_one_sentence(small_landing: Path, 
 
 
 def test_bad_vars_are_one_sentence_errors() -> None:
-    with pytest.raises(cli.UsageError, match="--var expects KEY=VALUE, not 'as_of_date'."):
+    with pytest.raises(cli.UsageError, match=r"--var expects KEY=VALUE, not .as_of_date.\."):
         cli.parse_vars(["as_of_date"])
     with pytest.raises(cli.UsageError, match="must be an ISO date like 2026-11-22, not '22/11/2026'"):
         cli.parse_vars(["as_of_date=22/11/2026"])
