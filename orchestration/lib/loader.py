@@ -166,21 +166,23 @@ def _blank_to_null(name: str, source_type: str | None) -> str:
     return f"src.{quote(name)}"
 
 
-def typed_expression(column: Column, source_type: str | None) -> str:
-    """The column's value in its contract type (NULL when it cannot be read; the rules catch that)."""
+def cast_expression(column: Column, source_type: str | None) -> str:
+    """The column's value in its contract type, NULL when empty or unreadable (the rules catch that)."""
     value = _blank_to_null(column.name, source_type)
-    if source_type == column.type:
-        typed = value
-    elif column.type == "TIMESTAMP":
-        typed = f"try_cast(try_cast({value} as timestamptz) as timestamp)" if source_type == "VARCHAR" \
+    if source_type is None or source_type == column.type:
+        return value
+    if column.type == "TIMESTAMP":
+        return f"try_cast(try_cast({value} as timestamptz) as timestamp)" if source_type == "VARCHAR" \
             else f"try_cast({value} as timestamp)"
-    elif column.type == "BOOLEAN" and source_type == "VARCHAR":
-        typed = f"try_cast(lower({value}) as boolean)"
-    else:
-        typed = f"try_cast({value} as {column.type})"
-    if column.default is not None:
-        typed = f"coalesce({typed}, {column.default})" if source_type is not None else column.default
-    return typed
+    if column.type == "BOOLEAN" and source_type == "VARCHAR":
+        return f"try_cast(lower({value}) as boolean)"
+    return f"try_cast({value} as {column.type})"
+
+
+def typed_expression(column: Column, source_type: str | None) -> str:
+    """The value as loaded: the cast value, or the column's default when it is empty."""
+    typed = cast_expression(column, source_type)
+    return f"coalesce({typed}, {column.default})" if column.default is not None else typed
 
 
 def _type_rule(column: Column) -> Rule:
@@ -213,7 +215,8 @@ def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[s
             condition = _over_typed(column.required_when, typed)
             rules.append((f"({condition}) and {value} is null", Rule.MISSING_VALUE, name))
         if source_type is not None and source_type != column.type and column.type != "VARCHAR":
-            rules.append((f"{value} is not null and {as_type} is null", _type_rule(column), name))
+            cast = cast_expression(column, source_type)
+            rules.append((f"{value} is not null and {cast} is null", _type_rule(column), name))
             if column.type in INTEGER_TYPES:
                 exact = f"try_cast({value} as decimal(38, 10))"
                 rules.append((f"{exact} is not null and {exact} <> trunc({exact})", Rule.INVALID_NUMBER, name))

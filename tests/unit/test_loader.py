@@ -127,6 +127,8 @@ PLANTED = [
     ("contacts", with_changes("contacts", contact_id="k9", email=""), "missing_value", "email"),
     ("contacts", with_changes("contacts", contact_id="k9", customer_id="c404"), "unknown_reference", "customer_id"),
     ("contacts", with_changes("contacts", email="other@acme.com"), "conflicting_version", "contact_id"),
+    # A column with a default (empty means false) still rejects a value that is not a boolean.
+    ("contacts", with_changes("contacts", contact_id="k9", email_opt_in="maybe"), "invalid_boolean", "email_opt_in"),
     ("orders", with_changes("orders", order_id="o9", currency="XYZ"), "unknown_currency", "currency"),
     ("orders", with_changes("orders", order_id="o9", status="lost"), "invalid_enum", "status"),
     ("orders", with_changes("orders", order_id="o9", delivered_at="2026-10-01T00:00:00Z"), "invalid_range",
