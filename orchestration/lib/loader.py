@@ -247,18 +247,17 @@ def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[s
     return rules
 
 
-def _stage_sql(table: Table, source_sql: str, source_types: dict[str, str], extras: list[str]) -> str:
+def _incoming_sql(table: Table, source_sql: str, source_types: dict[str, str], extras: list[str],
+                  rules: list[tuple[str, Rule, str]]) -> str:
+    """Every landing row, typed, with the index of the first rule it breaks and (then only) its original text."""
     types: dict[str, str | None] = {column.name: source_types.get(column.name) for column in table.columns}
-    rules = row_rules(table, types)
-    rule_case = "case " + " ".join(f"when {condition} then {literal(rule.value)}"
-                                    for condition, rule, _ in rules) + " end"
-    column_case = "case " + " ".join(f"when {condition} then {literal(name)}"
-                                      for condition, _, name in rules) + " end"
+    rule_index = "case " + " ".join(f"when {condition} then {index}"
+                                    for index, (condition, _, _) in enumerate(rules, start=1)) + " end"
     typed_columns = [f"{typed_expression(column, types[column.name])} as {quote(column.name)}"
                      for column in table.columns]
     original_columns = [
-        f"cast(src.{quote(column.name)} as varchar) as {quote('_orig_' + column.name)}"
-        if types[column.name] is not None else f"cast(null as varchar) as {quote('_orig_' + column.name)}"
+        f"cast(src.{quote(column.name)} as varchar) as {quote('_o_' + column.name)}"
+        if types[column.name] is not None else f"cast(null as varchar) as {quote('_o_' + column.name)}"
         for column in table.columns
     ]
     joins = []
@@ -276,31 +275,37 @@ def _stage_sql(table: Table, source_sql: str, source_types: dict[str, str], extr
                 f"on {alias}.{quote(ref_column)} = {typed_expression(column, types[column.name])}"
             )
     extra_columns = [f"src.{quote(name)}" for name in extras]
+    original_struct = "struct_pack(" + ", ".join(
+        f"{quote(column.name)} := {quote('_o_' + column.name)}" for column in table.columns) + ")"
+    outer_columns = [quote(name) for name in (*table.column_names, *extras)]
     return f"""
-        select
-            {', '.join(typed_columns + original_columns + extra_columns)},
-            src._source_file, src._source_row,
-            {rule_case} as _rule,
-            {column_case} as _column
-        from ({source_sql}) as src
-        {' '.join(joins)}
+        select {', '.join(outer_columns)}, _source_file, _source_row, _rule_index,
+            case when _rule_index is not null then {original_struct} end as _orig
+        from (
+            select
+                {', '.join(typed_columns + original_columns + extra_columns)},
+                src._source_file, src._source_row,
+                {rule_index} as _rule_index
+            from ({source_sql}) as src
+            {' '.join(joins)}
+        )
     """
 
 
 # --- repeated keys ------------------------------------------------------------------------------------
 
 
-def _fate_sql(table: Table) -> str:
+def _fate_sql(table: Table, incoming: str) -> str:
     """For rows whose key repeats among the rows that passed the row rules: loaded, superseded or a rule."""
     key = ", ".join(quote(name) for name in table.key)
     content = "hash(" + ", ".join(quote(column.name) for column in table.columns) + ")"
     file_order = "_source_file, _source_row"
     repeated = f"""
-        select stage.* from _stage as stage
+        select incoming.* from {incoming} as incoming
         semi join (
-            select {key} from _stage where _rule is null group by {key} having count(*) > 1
+            select {key} from {incoming} where _rule_index is null group by {key} having count(*) > 1
         ) as repeated using ({key})
-        where stage._rule is null
+        where incoming._rule_index is null
     """
     if table.versioned_by is None:
         return f"""
@@ -337,6 +342,7 @@ def _fate_sql(table: Table) -> str:
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     for schema in ("raw", "quarantine", "superseded", "audit"):
         con.execute(f"create schema if not exists {schema}")
     con.execute("""
@@ -348,62 +354,79 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_table(con: duckdb.DuckDBPyConnection, landing: Path, table: Table) -> LoadResult:
+    """Replace raw/quarantine/superseded.<table> from the landing files, in one transaction.
+
+    The landing rows are scanned and written once, straight into `raw.<table>` with their rule index; the rows
+    that broke a rule or lost to another row with the same key are then copied out and deleted, and the
+    bookkeeping columns dropped (both cheap in DuckDB), so a 100M-row table is not written twice.
+    """
     started = time.perf_counter()
     prepare_warehouse(con)
     files = find_table_files(landing, table.name)
     source_sql, source_types, extras = _source_relation(con, table, files)
+    rules = row_rules(table, {column.name: source_types.get(column.name) for column in table.columns})
+    target = f"raw.{quote(table.name)}"
+    rule_names = "[" + ", ".join(literal(rule.value) for _, rule, _ in rules) + "]"
+    rule_columns = "[" + ", ".join(literal(column) for _, _, column in rules) + "]"
+    con.execute("begin transaction")
     try:
-        con.execute(f"create or replace temp table _stage as {_stage_sql(table, source_sql, source_types, extras)}")
-    except duckdb.Error as error:
-        reason = str(error).strip().splitlines()[0]
-        raise LandingError(f"Could not read the {table.name} files in {landing}: {reason}") from None
-    con.execute(f"create or replace temp table _fate as {_fate_sql(table)}")
-
-    columns = [quote(column.name) for column in table.columns] + [quote(name) for name in extras]
-    settled = """
-        select stage.*, coalesce(stage._rule, fate._fate, 'loaded') as _outcome
-        from _stage as stage
-        left join _fate as fate using (_source_file, _source_row)
-    """
-    con.execute(f"create or replace temp view _settled as {settled}")
-    con.execute(f"""
-        create or replace table raw.{quote(table.name)} as
-        select {', '.join(columns)} from _settled where _outcome = 'loaded'
-    """)
-    originals = [f"{quote('_orig_' + column.name)} as {quote(column.name)}" for column in table.columns]
-    extra_text = [f"cast({quote(name)} as varchar) as {quote(name)}" for name in extras]
-    con.execute(f"""
-        create or replace table quarantine.{quote(table.name)} as
-        select {', '.join(originals + extra_text)},
-            _outcome as _rule,
-            case when _rule is null then {literal(', '.join(table.key))} else _column end as _column,
-            _source_file, _source_row
-        from _settled where _outcome not in ('loaded', 'superseded')
-    """)
-    if table.versioned_by:
+        try:
+            con.execute(f"create or replace table {target} as "
+                        f"{_incoming_sql(table, source_sql, source_types, extras, rules)}")
+        except duckdb.Error as error:
+            reason = str(error).strip().splitlines()[0]
+            raise LandingError(f"Could not read the {table.name} files in {landing}: {reason}") from None
+        con.execute(f"create or replace temp table _fate as {_fate_sql(table, target)}")
+        originals = [f"coalesce(_orig.{quote(column.name)}, cast({quote(column.name)} as varchar)) "
+                     f"as {quote(column.name)}" for column in table.columns]
+        extra_text = [f"cast({quote(name)} as varchar) as {quote(name)}" for name in extras]
         con.execute(f"""
-            create or replace table superseded.{quote(table.name)} as
-            select {', '.join(columns)}, _source_file, _source_row from _settled where _outcome = 'superseded'
+            create or replace table quarantine.{quote(table.name)} as
+            select {', '.join(originals + extra_text)},
+                coalesce({rule_names}[_rule_index], fate._fate) as _rule,
+                coalesce({rule_columns}[_rule_index], {literal(', '.join(table.key))}) as _column,
+                _source_file, _source_row
+            from {target} left join _fate as fate using (_source_file, _source_row)
+            where _rule_index is not null or fate._fate not in ('loaded', 'superseded')
         """)
-    counts = dict(con.execute("select _outcome, count(*) from _settled group by all").fetchall())
-    read = sum(counts.values())
-    loaded = counts.pop("loaded", 0)
-    superseded = counts.pop("superseded", 0)
-    result = LoadResult(
-        table=table.name,
-        source_files=[str(path) for path in files],
-        rows_read=read,
-        rows_loaded=loaded,
-        rows_superseded=superseded,
-        rows_quarantined=sum(counts.values()),
-        quarantined_by_rule=dict(sorted(counts.items())),
-        seconds=time.perf_counter() - started,
-    )
-    con.execute("drop view _settled; drop table _fate; drop table _stage")
-    con.execute(
-        "insert or replace into audit.load_counts values (?, ?, ?, ?, ?, ?, current_timestamp::timestamp, ?)",
-        [table.name, result.source_files, read, loaded, superseded, result.rows_quarantined, result.seconds],
-    )
+        columns = ", ".join(quote(name) for name in (*table.column_names, *extras))
+        if table.versioned_by:
+            con.execute(f"""
+                create or replace table superseded.{quote(table.name)} as
+                select {columns}, _source_file, _source_row
+                from {target}
+                semi join (select * from _fate where _fate = 'superseded') using (_source_file, _source_row)
+            """)
+        read = con.execute(f"select count(*) from {target}").fetchone()[0]
+        con.execute(f"""
+            delete from {target} where _rule_index is not null or (_source_file, _source_row) in (
+                select (_source_file, _source_row) from _fate where _fate <> 'loaded')
+        """)
+        for bookkeeping in ("_orig", "_rule_index", "_source_row", "_source_file"):
+            con.execute(f"alter table {target} drop column {bookkeeping}")
+        counts = dict(con.execute(f"select _rule, count(*) from quarantine.{quote(table.name)} group by all")
+                      .fetchall())
+        superseded = con.execute("select count(*) from _fate where _fate = 'superseded'").fetchone()[0]
+        loaded = con.execute(f"select count(*) from {target}").fetchone()[0]
+        result = LoadResult(
+            table=table.name,
+            source_files=[str(path) for path in files],
+            rows_read=read,
+            rows_loaded=loaded,
+            rows_superseded=superseded,
+            rows_quarantined=sum(counts.values()),
+            quarantined_by_rule=dict(sorted(counts.items())),
+        )
+        con.execute("drop table _fate")
+        result.seconds = time.perf_counter() - started
+        con.execute(
+            "insert or replace into audit.load_counts values (?, ?, ?, ?, ?, ?, current_timestamp::timestamp, ?)",
+            [table.name, result.source_files, read, loaded, superseded, result.rows_quarantined, result.seconds],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     return result
 
 
