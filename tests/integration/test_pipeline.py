@@ -12,6 +12,7 @@ import pytest
 from orchestration import cli
 from orchestration.lib import paths
 from orchestration.lib.contract import TABLE_NAMES
+from orchestration.lib.generator import AWKWARD_NAMES
 from orchestration.lib.loader import load_all
 from tests.conftest import AS_OF
 
@@ -61,6 +62,9 @@ def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_e
         assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == loaded
         assert quarantined == 0, table  # clean generated data breaks no rule
     assert counts["orders"][2] > 0 and counts["contacts"][2] > 0  # older versions were superseded
+    # Valid but awkward values (quotes, SQL-looking text, non-ASCII) arrive intact.
+    names = {row[0] for row in con.execute("select name from raw.customers").fetchall()}
+    assert {name for name, *_ in AWKWARD_NAMES} <= names
     marts = {row[0]: con.execute(f'select count(*) from marts."{row[0]}"').fetchone()[0] for row in con.execute(
         "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
     con.close()
