@@ -1,0 +1,296 @@
+{#- One row per customer per MRR period: a run of months that starts in a month in which one of the
+    customer's revenue-bearing subscription lines starts or stops counting, and lasts through the month
+    before the next such month (or the as-of month). Within a period the customer's lines, and so their
+    amounts in the lines' currency, do not change; only the exchange rate can. This is the event-based core
+    of the revenue marts: amounts are summed once per change and carried forward, never per customer × month.
+
+    "Counting for month m" means valid at m's last moment. valid_to is exclusive and timestamps have
+    microseconds, so the last moment is the instant before the next month starts and a line counts for m
+    when valid_from < start of m + 1 and (valid_to is NULL or valid_to >= start of m + 1): a line starting in
+    m counts from m on, and a line with valid_to = 2026-03-01 00:00 counts for February (February's last
+    moment, 23:59:59.999999, is before it) and not for March. In the as-of month the as-of instant (the end
+    of as_of_date's day) replaces the start of m + 1. In month numbers (year × 12 + month − 1) a line counts
+    from month_number(valid_from) through month_number(valid_to) − 1, or through the as-of month when
+    valid_to is NULL or at or after the as-of instant.
+
+    A customer whose lines are all in one currency (every customer the generator makes) has its periods in
+    that currency, amounts native, converted per month by mrr_monthly. A customer with lines in
+    several currencies (or with an amount so small that it rounds to 0.00 USD in some month) is converted
+    here instead, month by month: one period per month in USD, the amount exact to 10 decimals truncated
+    towards zero (which rounds to cents exactly as the full-precision amount would). -#}
+{%- set as_of_month_number = 'cast(extract(year from ' ~ as_of_date() ~ ') * 12 + extract(month from ' ~ as_of_date() ~ ') - 1 as integer)' -%}
+{# Round @a × @b to cents, DECIMAL(18,2), half away from zero. Rounding a DECIMAL(38,x) is slow on DuckDB,
+    so the product is taken in DOUBLE and only a product within 0.001 cent of a half cent (where a DOUBLE
+    could land on the wrong side) is rounded in exact decimals: exact while |@a × @b| < 3e10. #}
+{%- if target.type == 'duckdb' -%}
+    {%- set cents = 'case when abs(cast(@a as double) * cast(@b as double) * 100 - round(cast(@a as double) * cast(@b as double) * 100)) > 0.499 then cast(round(@a * @b, 2) as decimal(18, 2)) else cast(cast(@a as double) * cast(@b as double) as decimal(18, 2)) end' -%}
+{%- else -%}
+    {%- set cents = 'cast(round(@a * @b, 2) as decimal(18, 2))' -%}
+{%- endif -%}
+
+with
+
+subscription_items as (
+    select * from {{ ref('stg_raw__subscription_items') }}
+),
+
+customers as (
+    select * from {{ ref('stg_raw__customers') }}
+),
+
+fx_rates_monthly as (
+    select * from {{ ref('int_fx_rates_monthly') }}
+),
+
+{# A line's MRR is staging's monthly_amount: quantity × unit_price ÷ months per period, exact to 10
+    decimals, 0 unless active. On DuckDB the same value is computed here without staging's HUGEINT division
+    (seconds at a million customers): a monthly line is quantity × unit_price exactly; for a yearly line,
+    with K = quantity × unit_price × 10^4 (an integer), the amount in 10^-10 units is K × 10^6 ÷ 12 =
+    K × 250000 ÷ 3 rounded half away from zero, i.e. (K × 250000 + 1) // 3 for K >= 0 (the loader quarantines
+    negative quantities and prices). The singular test assert_revenue_line_amounts_match_staging proves the
+    two agree on every row; staging's tests pin months_per_period to 1 or 12. #}
+revenue_lines as (
+    select
+        customer_id,
+        currency,
+        kind,
+        {%- if target.type == 'duckdb' %}
+            case
+                when months_per_period = 1 then cast(cast(unit_price as decimal(38, 4)) * quantity as decimal(38, 10))
+                when months_per_period = 12
+                    then
+                        cast((cast(unit_price * 10000 as bigint) * quantity * 250000 + 1) // 3 as decimal(38, 0))
+                        * cast(0.0000000001 as decimal(38, 10))
+            end as monthly_amount,
+        {%- else %}
+        monthly_amount,
+        {%- endif %}
+        cast(extract(year from valid_from) * 12 + extract(month from valid_from) - 1 as integer) as first_month_number,
+        case
+            when valid_to is null or valid_to >= {{ as_of_ts() }} then {{ as_of_month_number }}
+            else cast(extract(year from valid_to) * 12 + extract(month from valid_to) - 2 as integer)
+        end as last_month_number
+    from subscription_items
+    where
+        is_revenue_bearing
+        and quantity > 0
+        and unit_price > 0
+        and valid_from < {{ as_of_ts() }}
+),
+
+{# Each counted line yields two changes, +amount in the month it starts counting and −amount in the month
+    after the last one it counts for (none when it still counts in the as-of month). One pass over the lines
+    (a two-row cross join rather than a union of two scans) keeps DuckDB from materializing them. #}
+line_edges as (
+    select 1 as edge
+    union all
+    select -1 as edge
+),
+
+line_changes as (
+    select
+        revenue_lines.customer_id,
+        revenue_lines.currency,
+        case
+            when line_edges.edge = 1 then revenue_lines.first_month_number
+            else revenue_lines.last_month_number + 1
+        end as month_number,
+        case when revenue_lines.kind = 'plan' then line_edges.edge * revenue_lines.monthly_amount else 0 end
+            as plan_amount_change,
+        line_edges.edge * revenue_lines.monthly_amount as amount_change
+    from revenue_lines
+    cross join line_edges
+    where
+        revenue_lines.first_month_number <= revenue_lines.last_month_number
+        and (line_edges.edge = 1 or revenue_lines.last_month_number < {{ as_of_month_number }})
+),
+
+{# Per customer, month and currency (a customer has one currency unless it is converted monthly below). #}
+change_months as (
+    select
+        customer_id,
+        month_number,
+        currency,
+        sum(plan_amount_change) as plan_amount_change,
+        sum(amount_change) as amount_change
+    from line_changes
+    group by customer_id, month_number, currency
+),
+
+{# One window pass (one partition and order, so one sort): running amounts, the period's end, the
+    customer's currencies, first change month and first period's amount. For a customer with several
+    currencies these running amounts mix them and are discarded below. #}
+running_amounts as (
+    select
+        customer_id,
+        currency,
+        month_number as period_start_month_number,
+        coalesce(lead(month_number) over customer_months - 1, {{ as_of_month_number }}) as period_end_month_number,
+        sum(plan_amount_change) over customer_months_so_far as plan_amount,
+        sum(amount_change) over customer_months_so_far as amount,
+        plan_amount_change,
+        amount_change,
+        min(currency) over customer_all_months as lowest_currency,
+        max(currency) over customer_all_months as highest_currency,
+        min(month_number) over customer_all_months as first_change_month_number,
+        first_value(amount_change) over customer_all_months as first_period_amount
+    from change_months
+    window
+        customer_months as (partition by customer_id order by month_number),
+        customer_months_so_far as (
+            partition by customer_id order by month_number rows between unbounded preceding and current row
+        ),
+        customer_all_months as (
+            partition by customer_id order by month_number rows between unbounded preceding and unbounded following
+        )
+),
+
+{# The lowest rate each currency ever has: an amount times it below half a cent could round to 0.00 USD in
+    some month, so the first period's start would not be the first paid month. #}
+lowest_rates as (
+    select
+        currency,
+        min(lowest_usd_per_unit) as lowest_usd_per_unit
+    from fx_rates_monthly
+    group by currency
+),
+
+customer_paths as (
+    select
+        running_amounts.*,
+        running_amounts.lowest_currency <> running_amounts.highest_currency
+        or running_amounts.first_period_amount * lowest_rates.lowest_usd_per_unit < 0.005 as is_converted_monthly
+    from running_amounts
+    left join lowest_rates
+        on lowest_rates.currency = running_amounts.lowest_currency
+),
+
+single_currency_periods as (
+    select
+        customer_id,
+        lowest_currency as currency,
+        period_start_month_number,
+        period_end_month_number,
+        plan_amount,
+        amount,
+        amount - amount_change as previous_amount,
+        first_change_month_number as first_paid_month_number
+    from customer_paths
+    where not is_converted_monthly
+),
+
+{# Customers with lines in several currencies, or whose first amount is small enough to round to 0.00 USD
+    in some month (rare: the first period's start is then not necessarily the first paid month): each
+    currency's amounts are carried forward on their own, converted month by month and summed in USD, giving
+    one period per month from the first line on, and the first paid month is read off the rounded amounts. #}
+monthly_converted_changes as (
+    select
+        customer_id,
+        currency,
+        period_start_month_number as month_number,
+        plan_amount_change,
+        amount_change
+    from customer_paths
+    where is_converted_monthly
+),
+
+monthly_converted_runs as (
+    select
+        customer_id,
+        currency,
+        month_number as run_start_month_number,
+        coalesce(lead(month_number) over currency_months - 1, {{ as_of_month_number }}) as run_end_month_number,
+        sum(plan_amount_change) over currency_months_so_far as plan_amount,
+        sum(amount_change) over currency_months_so_far as amount
+    from monthly_converted_changes
+    window
+        currency_months as (partition by customer_id, currency order by month_number),
+        currency_months_so_far as (
+            partition by customer_id, currency order by month_number rows between unbounded preceding and current row
+        )
+),
+
+monthly_converted_months as (
+    select
+        monthly_converted_runs.customer_id,
+        fx_rates_monthly.month_number,
+        sum(monthly_converted_runs.plan_amount * fx_rates_monthly.usd_per_unit) as plan_usd,
+        sum(monthly_converted_runs.amount * fx_rates_monthly.usd_per_unit) as amount_usd
+    from monthly_converted_runs
+    inner join fx_rates_monthly
+        on
+            fx_rates_monthly.currency = monthly_converted_runs.currency
+            and fx_rates_monthly.month_number >= monthly_converted_runs.run_start_month_number
+            and fx_rates_monthly.month_number <= monthly_converted_runs.run_end_month_number
+    group by monthly_converted_runs.customer_id, fx_rates_monthly.month_number
+),
+
+monthly_converted_truncated as (
+    select
+        customer_id,
+        month_number,
+        {%- if target.type == 'duckdb' %}
+            cast(trunc(plan_usd, 10) as decimal(38, 10)) as plan_amount,
+            cast(trunc(amount_usd, 10) as decimal(38, 10)) as amount
+        {%- else %}
+        cast(floor(plan_usd, 10) as decimal(38, 10)) as plan_amount,
+        cast(floor(amount_usd, 10) as decimal(38, 10)) as amount
+        {%- endif %}
+    from monthly_converted_months
+),
+
+monthly_converted_periods as (
+    select
+        customer_id,
+        cast('USD' as string) as currency,
+        month_number as period_start_month_number,
+        month_number as period_end_month_number,
+        plan_amount,
+        amount,
+        coalesce(lag(amount) over customer_months, cast(0 as decimal(38, 10))) as previous_amount,
+        min(case when amount >= 0.005 then month_number end) over customer_all_months as first_paid_month_number
+    from monthly_converted_truncated
+    window
+        customer_months as (partition by customer_id order by month_number),
+        customer_all_months as (
+            partition by customer_id order by month_number rows between unbounded preceding and unbounded following
+        )
+),
+
+all_periods as (
+    select * from single_currency_periods
+    union all
+    select * from monthly_converted_periods
+),
+
+final as (
+    select
+        all_periods.customer_id,
+        coalesce(customers.segment, 'unknown') as customer_segment,
+        all_periods.currency,
+        all_periods.period_start_month_number,
+        all_periods.period_end_month_number,
+        all_periods.plan_amount,
+        all_periods.amount,
+        {{ cents | replace('@a', 'all_periods.previous_amount') | replace('@b', 'previous_month_rates.usd_per_unit') }}
+            as previous_month_mrr,
+        case
+            when all_periods.currency = 'USD'
+                then {{ cents | replace('@a', 'all_periods.amount') | replace('@b', '1') }}
+        end as usd_mrr,
+        case
+            when all_periods.currency = 'USD'
+                then {{ cents | replace('@a', 'all_periods.plan_amount') | replace('@b', '1') }}
+        end as usd_plan_mrr,
+        all_periods.first_paid_month_number,
+        coalesce(all_periods.amount * previous_month_rates.lowest_usd_per_unit >= 0.005, false) as is_paid_every_month
+    from all_periods
+    left join customers
+        on customers.customer_id = all_periods.customer_id
+    left join fx_rates_monthly as previous_month_rates
+        on
+            previous_month_rates.currency = all_periods.currency
+            and previous_month_rates.month_number = all_periods.period_start_month_number - 1
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{#- One row per customer per month from the first paid month through the as-of month, leaving out the
+    months after a churn until a reactivation (the churn month itself has a row). Beyond the contract's
+    columns it carries the customer's segment, which nrr_monthly_by_segment sums by (cheaper to write here
+    than to join a customer × month table to customers there).
+
+    Built from int_customer_mrr_periods by an interval join to the (currency, month) rate table: each period
+    spreads over its months and a month's MRR is the period's amount × that month's rate, rounded to cents
+    once (a USD period's MRR is rounded once per period). The previous month's MRR is the same period's
+    amount at the previous month's rate, or, in a period's first month, the previous period's amount at that
+    rate (carried on the period). A period whose amount is 0 yields at most its first month (the churn
+    month), so the months after a churn cost nothing. -#}
+{#- @a × @b rounded to cents, half away from zero; on DuckDB via DOUBLE with exact decimal rounding near a
+    half cent (see int_customer_mrr_periods). -#}
+{%- if target.type == 'duckdb' -%}
+    {%- set cents = 'case when abs(cast(@a as double) * cast(@b as double) * 100 - round(cast(@a as double) * cast(@b as double) * 100)) > 0.499 then cast(round(@a * @b, 2) as decimal(18, 2)) else cast(cast(@a as double) * cast(@b as double) as decimal(18, 2)) end' -%}
+{%- else -%}
+    {%- set cents = 'cast(round(@a * @b, 2) as decimal(18, 2))' -%}
+{%- endif -%}
+
+with
+
+customer_mrr_periods as (
+    select * from {{ ref('int_customer_mrr_periods') }}
+),
+
+fx_rates_monthly as (
+    select * from {{ ref('int_fx_rates_monthly') }}
+),
+
+period_months as (
+    select
+        customer_mrr_periods.customer_id,
+        customer_mrr_periods.customer_segment,
+        fx_rates_monthly.month,
+        fx_rates_monthly.month_number,
+        customer_mrr_periods.first_paid_month_number,
+        customer_mrr_periods.is_paid_every_month,
+        case
+            when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_mrr
+            else {{ cents | replace('@a', 'customer_mrr_periods.amount') | replace('@b', 'fx_rates_monthly.usd_per_unit') }}
+        end as mrr,
+        case
+            when fx_rates_monthly.month_number = customer_mrr_periods.period_start_month_number
+                then customer_mrr_periods.previous_month_mrr
+            when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_mrr
+            else {{ cents | replace('@a', 'customer_mrr_periods.amount') | replace('@b', 'fx_rates_monthly.previous_usd_per_unit') }}
+        end as previous_month_mrr,
+        case
+            when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_plan_mrr
+            when customer_mrr_periods.plan_amount = customer_mrr_periods.amount then null
+            else {{ cents | replace('@a', 'customer_mrr_periods.plan_amount') | replace('@b', 'fx_rates_monthly.usd_per_unit') }}
+        end as plan_mrr_if_not_all
+    from customer_mrr_periods
+    inner join fx_rates_monthly
+        on
+            fx_rates_monthly.currency = customer_mrr_periods.currency
+            and fx_rates_monthly.month_number >= customer_mrr_periods.period_start_month_number
+            and fx_rates_monthly.month_number <= case
+                when customer_mrr_periods.amount = 0 then customer_mrr_periods.period_start_month_number
+                else customer_mrr_periods.period_end_month_number
+            end
+),
+
+kept_months as (
+    select
+        customer_id,
+        customer_segment,
+        month,
+        month_number,
+        first_paid_month_number,
+        mrr,
+        previous_month_mrr,
+        coalesce(plan_mrr_if_not_all, mrr) as plan_mrr
+    from period_months
+    {# is_paid_every_month first: it spares recomputing the MRR expressions for the filter on most rows. #}
+    where is_paid_every_month or mrr > 0 or previous_month_mrr > 0
+),
+
+classified as (
+    select
+        customer_id,
+        month,
+        mrr,
+        previous_month_mrr as previous_mrr,
+        cast(mrr - previous_month_mrr as decimal(18, 2)) as mrr_change,
+        case
+            when previous_month_mrr = 0 and month_number = first_paid_month_number then 'new'
+            when previous_month_mrr = 0 then 'reactivation'
+            when mrr = 0 then 'churn'
+            when mrr > previous_month_mrr then 'expansion'
+            when mrr < previous_month_mrr then 'contraction'
+            else 'unchanged'
+        end as movement,
+        plan_mrr,
+        cast(mrr - plan_mrr as decimal(18, 2)) as addon_mrr,
+        customer_segment as segment
+    from kept_months
+),
+
+final as (
+    select * from classified
+)
+
+select * from final
