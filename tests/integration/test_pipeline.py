@@ -16,6 +16,8 @@ from orchestration.lib.generator import AWKWARD_NAMES
 from orchestration.lib.loader import load_all
 from tests.conftest import AS_OF
 
+# The sample is tiny (scale 0.05): lower the pair threshold so that every mart has rows to compare.
+SMALL_DATA_VARS = ["--var", "cross_sell_min_pair_orders=3"]
 CONTRACT_MARTS = {"copurchase_pairs", "cross_sell_recommendations", "upgrade_trigger_accounts", "mrr_monthly",
                   "nrr_monthly"}
 
@@ -47,7 +49,7 @@ def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_e
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     warehouse = isolated_env / "first.duckdb"
     code = cli.main(["run", "--raw", str(small_landing), "--warehouse", str(warehouse), "--no-sync",
-                     "--var", f"as_of_date={AS_OF}"])
+                     "--var", f"as_of_date={AS_OF}", *SMALL_DATA_VARS])
     output = capsys.readouterr().out
     assert code == 0, output
     assert "expansion run succeeded" in output
@@ -77,7 +79,7 @@ def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_e
     # Same input, same as_of_date: identical marts.
     second = isolated_env / "second.duckdb"
     assert cli.main(["run", "--raw", str(small_landing), "--warehouse", str(second), "--no-sync",
-                     "--var", f"as_of_date={AS_OF}"]) == 0
+                     "--var", f"as_of_date={AS_OF}", *SMALL_DATA_VARS]) == 0
     assert mart_contents(second) == mart_contents(warehouse)
 
 
