@@ -13,8 +13,8 @@ rates_until_as_of as (
     where rate_date <= {{ as_of_date() }}
 ),
 
-{#- Each quoted rate holds from its rate_date until the day before the currency's next rate (the last
-    one through the as-of date). USD is always 1, whatever fx_rates says about it. -#}
+-- Each quoted rate holds from its rate_date until the day before the currency's next rate (the last
+-- one through the as-of date). USD is always 1, whatever fx_rates says about it.
 rate_validity as (
     select
         currency,
@@ -39,8 +39,9 @@ forward_filled_rates as (
         rate_validity.usd_per_unit
     from rate_validity
     inner join calendar_days
-        on calendar_days.date_day >= rate_validity.valid_from_date
-        and calendar_days.date_day < rate_validity.valid_until_date
+        on
+            calendar_days.date_day >= rate_validity.valid_from_date
+            and calendar_days.date_day < rate_validity.valid_until_date
 ),
 
 usd_rates as (

@@ -33,8 +33,8 @@ billing_periods as (
     from typed
 ),
 
-{#- Amounts are divided once, as quantity × unit_price ÷ months, in exact DECIMAL(38,10): no float on the
-    way and no rounding to cents, so MRR sums reconcile. -#}
+-- Amounts are divided once, as quantity × unit_price ÷ months, in exact DECIMAL(38,10): no float on the
+-- way and no rounding to cents, so MRR sums reconcile.
 final as (
     select
         item_id,
