@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from orchestration.lib.generator import generate
 
 from orchestration.lib import paths
+from orchestration.lib.generator import generate
 from orchestration.lib.loader import load_all
 
 WORK_DIR = Path(os.environ.get("EXPANSION_BENCH_DIR", "/tmp/expansion-bench"))
