@@ -56,7 +56,9 @@ def main() -> None:
     print_table("Load per table", ["table", "read", "loaded", "quarantined", "seconds"],
                 [[name, f"{read:,}", f"{loaded:,}", f"{quarantined:,}", seconds]
                  for name, read, loaded, quarantined, seconds in loads])
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    # dagster-dbt gives each dbt invocation its own folder under the target path.
+    run_results = max(target.rglob("run_results.json"), key=lambda path: path.stat().st_mtime)
+    results = json.loads(run_results.read_text())["results"]
     models = sorted(((r["unique_id"].split(".")[-1], r["execution_time"]) for r in results
                      if r["unique_id"].startswith("model.")), key=lambda item: -item[1])
     print_table("dbt models (execution seconds, slowest first)", ["model", "seconds"],
