@@ -4,14 +4,12 @@
 
 Each command runs as its own process; its peak resident memory (the largest process of the command: the
 generator, or the run with DuckDB and the dbt subprocess measured separately by the kernel) comes from
-`os.wait4`. The per-table load times and per-model dbt times are printed from the warehouse's
-`audit.load_counts` and dbt's `run_results.json`.
+`os.wait4`. The per-table load times are printed from the warehouse's `audit.load_counts`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -56,15 +54,7 @@ def main() -> None:
     print_table("Load per table", ["table", "read", "loaded", "quarantined", "seconds"],
                 [[name, f"{read:,}", f"{loaded:,}", f"{quarantined:,}", seconds]
                  for name, read, loaded, quarantined, seconds in loads])
-    # dagster-dbt gives each dbt invocation its own folder under the target path.
-    run_results = max(target.rglob("run_results.json"), key=lambda path: path.stat().st_mtime)
-    results = json.loads(run_results.read_text())["results"]
-    models = sorted(((r["unique_id"].split(".")[-1], r["execution_time"]) for r in results
-                     if r["unique_id"].startswith("model.")), key=lambda item: -item[1])
-    print_table("dbt models (execution seconds, slowest first)", ["model", "seconds"],
-                [[name, f"{seconds:.2f}"] for name, seconds in models[:15]])
-    tests = [r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
-    print(f"\n{len(tests)} dbt tests took {sum(tests):.1f} s in total.")
+    print("\nPer-model dbt times at scale: the area benchmarks (bench_cross_sell, bench_upsell, bench_revenue).")
 
 
 if __name__ == "__main__":
