@@ -22,47 +22,64 @@ plan_upgrade_paths as (
     select * from {{ ref('int_plan_upgrade_paths') }}
 ),
 
+{# Grouped together with the customer's plan: the aggregate keeps DuckDB from pairing every customer with
+    every premium feature of its plan before the blocked rows are joined (4M rows at scale 100). -#}
 blocked_features as (
     select
-        customer_id,
-        feature,
+        usage_events.customer_id,
+        customer_plans.plan_id,
+        usage_events.feature,
         count(*) as blocked_events_30d,
-        max(occurred_at) as last_blocked_at
+        max(usage_events.occurred_at) as last_blocked_at
     from usage_events
+    inner join customer_plans
+        on usage_events.customer_id = customer_plans.customer_id
     where
-        metric = 'feature_blocked'
-        and feature is not null
-        and occurred_at >= {{ window_start }}
-        and occurred_at < {{ as_of_ts() }}
+        usage_events.metric = 'feature_blocked'
+        and usage_events.feature is not null
+        and usage_events.occurred_at >= {{ window_start }}
+        and usage_events.occurred_at < {{ as_of_ts() }}
     group by
-        customer_id,
-        feature
+        usage_events.customer_id,
+        customer_plans.plan_id,
+        usage_events.feature
+),
+
+blocked_feature_names as (
+    select distinct feature from blocked_features
+),
+
+{# Which blocked features are premium for which plan, decided on the few distinct (plan, feature) pairs
+    before any customer row is touched: the plan lacks the feature and a higher tier includes it. -#}
+premium_features_by_plan as (
+    select
+        plan_upgrade_paths.plan_id,
+        blocked_feature_names.feature,
+        min(plan_upgrade_paths.ladder_rank) as first_including_rank
+    from blocked_feature_names
+    inner join plan_upgrade_paths
+        on array_contains(plan_upgrade_paths.higher_feature_list, blocked_feature_names.feature)
+    inner join plans
+        on plan_upgrade_paths.plan_id = plans.plan_id
+    where not array_contains(plans.feature_list, blocked_feature_names.feature)
+    group by
+        plan_upgrade_paths.plan_id,
+        blocked_feature_names.feature
 ),
 
 premium_blocked_features as (
     select
         blocked_features.customer_id,
-        customer_plans.plan_id,
+        blocked_features.plan_id,
         blocked_features.feature,
         blocked_features.blocked_events_30d,
         blocked_features.last_blocked_at,
-        min(plan_upgrade_paths.ladder_rank) as first_including_rank
+        premium_features_by_plan.first_including_rank
     from blocked_features
-    inner join customer_plans
-        on blocked_features.customer_id = customer_plans.customer_id
-    inner join plans
-        on customer_plans.plan_id = plans.plan_id
-    inner join plan_upgrade_paths
+    inner join premium_features_by_plan
         on
-            customer_plans.plan_id = plan_upgrade_paths.plan_id
-            and array_contains(plan_upgrade_paths.higher_feature_list, blocked_features.feature)
-    where not array_contains(plans.feature_list, blocked_features.feature)
-    group by
-        blocked_features.customer_id,
-        customer_plans.plan_id,
-        blocked_features.feature,
-        blocked_features.blocked_events_30d,
-        blocked_features.last_blocked_at
+            blocked_features.plan_id = premium_features_by_plan.plan_id
+            and blocked_features.feature = premium_features_by_plan.feature
 ),
 
 final as (
