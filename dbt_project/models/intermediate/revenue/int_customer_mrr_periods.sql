@@ -19,14 +19,6 @@
     here instead, month by month: one period per month in USD, the amount exact to 10 decimals truncated
     towards zero (which rounds to cents exactly as the full-precision amount would). -#}
 {%- set as_of_month_number = 'cast(extract(year from ' ~ as_of_date() ~ ') * 12 + extract(month from ' ~ as_of_date() ~ ') - 1 as integer)' -%}
-{# Round @a × @b to cents, DECIMAL(18,2), half away from zero. Rounding a DECIMAL(38,x) is slow on DuckDB,
-    so the product is taken in DOUBLE and only a product within 0.001 cent of a half cent (where a DOUBLE
-    could land on the wrong side) is rounded in exact decimals: exact while |@a × @b| < 3e10. #}
-{%- if target.type == 'duckdb' -%}
-    {%- set cents = 'case when abs(cast(@a as double) * cast(@b as double) * 100 - round(cast(@a as double) * cast(@b as double) * 100)) > 0.499 then cast(round(@a * @b, 2) as decimal(18, 2)) else cast(cast(@a as double) * cast(@b as double) as decimal(18, 2)) end' -%}
-{%- else -%}
-    {%- set cents = 'cast(round(@a * @b, 2) as decimal(18, 2))' -%}
-{%- endif -%}
 
 with
 
@@ -272,15 +264,15 @@ final as (
         all_periods.period_end_month_number,
         all_periods.plan_amount,
         all_periods.amount,
-        {{ cents | replace('@a', 'all_periods.previous_amount') | replace('@b', 'previous_month_rates.usd_per_unit') }}
+        {{ multiply_to_cents('all_periods.previous_amount', 'previous_month_rates.usd_per_unit') }}
             as previous_month_mrr,
         case
             when all_periods.currency = 'USD'
-                then {{ cents | replace('@a', 'all_periods.amount') | replace('@b', '1') }}
+                then {{ multiply_to_cents('all_periods.amount', '1') }}
         end as usd_mrr,
         case
             when all_periods.currency = 'USD'
-                then {{ cents | replace('@a', 'all_periods.plan_amount') | replace('@b', '1') }}
+                then {{ multiply_to_cents('all_periods.plan_amount', '1') }}
         end as usd_plan_mrr,
         all_periods.first_paid_month_number,
         coalesce(all_periods.amount * previous_month_rates.lowest_usd_per_unit >= 0.005, false) as is_paid_every_month

@@ -9,13 +9,6 @@
     amount at the previous month's rate, or, in a period's first month, the previous period's amount at that
     rate (carried on the period). A period whose amount is 0 yields at most its first month (the churn
     month), so the months after a churn cost nothing. -#}
-{#- @a × @b rounded to cents, half away from zero; on DuckDB via DOUBLE with exact decimal rounding near a
-    half cent (see int_customer_mrr_periods). -#}
-{%- if target.type == 'duckdb' -%}
-    {%- set cents = 'case when abs(cast(@a as double) * cast(@b as double) * 100 - round(cast(@a as double) * cast(@b as double) * 100)) > 0.499 then cast(round(@a * @b, 2) as decimal(18, 2)) else cast(cast(@a as double) * cast(@b as double) as decimal(18, 2)) end' -%}
-{%- else -%}
-    {%- set cents = 'cast(round(@a * @b, 2) as decimal(18, 2))' -%}
-{%- endif -%}
 
 with
 
@@ -37,18 +30,18 @@ period_months as (
         customer_mrr_periods.is_paid_every_month,
         case
             when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_mrr
-            else {{ cents | replace('@a', 'customer_mrr_periods.amount') | replace('@b', 'fx_rates_monthly.usd_per_unit') }}
+            else {{ multiply_to_cents('customer_mrr_periods.amount', 'fx_rates_monthly.usd_per_unit') }}
         end as mrr,
         case
             when fx_rates_monthly.month_number = customer_mrr_periods.period_start_month_number
                 then customer_mrr_periods.previous_month_mrr
             when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_mrr
-            else {{ cents | replace('@a', 'customer_mrr_periods.amount') | replace('@b', 'fx_rates_monthly.previous_usd_per_unit') }}
+            else {{ multiply_to_cents('customer_mrr_periods.amount', 'fx_rates_monthly.previous_usd_per_unit') }}
         end as previous_month_mrr,
         case
             when customer_mrr_periods.currency = 'USD' then customer_mrr_periods.usd_plan_mrr
             when customer_mrr_periods.plan_amount = customer_mrr_periods.amount then null
-            else {{ cents | replace('@a', 'customer_mrr_periods.plan_amount') | replace('@b', 'fx_rates_monthly.usd_per_unit') }}
+            else {{ multiply_to_cents('customer_mrr_periods.plan_amount', 'fx_rates_monthly.usd_per_unit') }}
         end as plan_mrr_if_not_all
     from customer_mrr_periods
     inner join fx_rates_monthly

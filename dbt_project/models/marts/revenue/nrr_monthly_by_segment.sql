@@ -6,13 +6,6 @@
     customer's MRR now and 12 months ago: rather than joining the customer × month rows to themselves, each
     paid MRR period is paired with the customer's paid periods that overlap it 12 months later, and only
     those overlapping months are spread out and summed per month. -#}
-{#- @a × @b rounded to cents, half away from zero; on DuckDB via DOUBLE with exact decimal rounding near a
-    half cent (see int_customer_mrr_periods). -#}
-{%- if target.type == 'duckdb' -%}
-    {%- set cents = 'case when abs(cast(@a as double) * cast(@b as double) * 100 - round(cast(@a as double) * cast(@b as double) * 100)) > 0.499 then cast(round(@a * @b, 2) as decimal(18, 2)) else cast(cast(@a as double) * cast(@b as double) as decimal(18, 2)) end' -%}
-{%- else -%}
-    {%- set cents = 'cast(round(@a * @b, 2) as decimal(18, 2))' -%}
-{%- endif -%}
 
 with
 
@@ -107,11 +100,11 @@ retention_months as (
         fx_rates_monthly.month_number,
         case
             when retention_pairs.currency = 'USD' then retention_pairs.earlier_usd_mrr
-            else {{ cents | replace('@a', 'retention_pairs.earlier_amount') | replace('@b', 'fx_rates_monthly.usd_per_unit_12_months_earlier') }}
+            else {{ multiply_to_cents('retention_pairs.earlier_amount', 'fx_rates_monthly.usd_per_unit_12_months_earlier') }}
         end as mrr_12_months_earlier,
         case
             when retention_pairs.currency = 'USD' then retention_pairs.later_usd_mrr
-            else {{ cents | replace('@a', 'retention_pairs.later_amount') | replace('@b', 'fx_rates_monthly.usd_per_unit') }}
+            else {{ multiply_to_cents('retention_pairs.later_amount', 'fx_rates_monthly.usd_per_unit') }}
         end as mrr_now
     from retention_pairs
     inner join fx_rates_monthly
