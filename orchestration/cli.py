@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -95,7 +95,6 @@ class RunSettings:
     sync: bool
     vars: dict[str, str]
     generated_sample: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def resolve_run_settings(args: argparse.Namespace) -> RunSettings:

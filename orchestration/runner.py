@@ -65,10 +65,9 @@ def warehouse_counts(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
         """).fetchall() if con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'load_counts'"
         ).fetchone()[0] else []
-        marts = con.execute("""
-            select table_name, estimated_size from duckdb_tables() where schema_name = 'marts' order by table_name
-        """).fetchall()
-        marts = [(name, con.execute(f'select count(*) from marts."{name}"').fetchone()[0]) for name, _ in marts]
+        names = con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name").fetchall()
+        marts = [(name, con.execute(f'select count(*) from marts."{name}"').fetchone()[0]) for (name,) in names]
         return loads, marts
     finally:
         con.close()

@@ -32,7 +32,6 @@ from orchestration.lib.contract import (
     CURRENCY_CODE_PATTERN,
     EMAIL_PATTERN,
     TABLES,
-    TABLES_BY_NAME,
     Column,
     Rule,
     Table,
@@ -442,10 +441,3 @@ def load_all(
         if progress:
             progress(result)
     return results
-
-
-def table_named(name: str) -> Table:
-    try:
-        return TABLES_BY_NAME[name]
-    except KeyError:
-        raise LandingError(f"{name} is not a table of the data contract.") from None
