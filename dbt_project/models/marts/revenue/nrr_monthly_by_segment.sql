@@ -94,24 +94,35 @@ retention_pairs as (
             and later_periods.period_end_month_number >= earlier_periods.period_start_month_number + 12
 ),
 
+retention_month_numbers as (
+    select
+        customer_segment,
+        currency,
+        earlier_amount,
+        later_amount,
+        earlier_usd_mrr,
+        later_usd_mrr,
+        {{ integers_between('months_from', 'months_to') }} as month_number
+    from retention_pairs
+),
+
 retention_months as (
     select
-        retention_pairs.customer_segment,
-        fx_rates_monthly.month_number,
+        retention_month_numbers.customer_segment,
+        retention_month_numbers.month_number,
         case
-            when retention_pairs.currency = 'USD' then retention_pairs.earlier_usd_mrr
-            else {{ multiply_to_cents('retention_pairs.earlier_amount', 'fx_rates_monthly.usd_per_unit_12_months_earlier') }}
+            when retention_month_numbers.currency = 'USD' then retention_month_numbers.earlier_usd_mrr
+            else {{ multiply_to_cents('retention_month_numbers.earlier_amount', 'fx_rates_monthly.usd_per_unit_12_months_earlier') }}
         end as mrr_12_months_earlier,
         case
-            when retention_pairs.currency = 'USD' then retention_pairs.later_usd_mrr
-            else {{ multiply_to_cents('retention_pairs.later_amount', 'fx_rates_monthly.usd_per_unit') }}
+            when retention_month_numbers.currency = 'USD' then retention_month_numbers.later_usd_mrr
+            else {{ multiply_to_cents('retention_month_numbers.later_amount', 'fx_rates_monthly.usd_per_unit') }}
         end as mrr_now
-    from retention_pairs
+    from retention_month_numbers
     inner join fx_rates_monthly
         on
-            fx_rates_monthly.currency = retention_pairs.currency
-            and fx_rates_monthly.month_number >= retention_pairs.months_from
-            and fx_rates_monthly.month_number <= retention_pairs.months_to
+            retention_month_numbers.currency = fx_rates_monthly.currency
+            and retention_month_numbers.month_number = fx_rates_monthly.month_number
 ),
 
 retention_sums as (
