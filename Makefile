@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test lint unit parse clean
+.PHONY: setup tools demo test lint unit parse clean
 
 setup: $(VENV)/.installed
 
@@ -12,6 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
+
+# Prism, the validating mock the contract tests serve the vendor specs with (npm, into .tools/).
+tools: .tools/node_modules/.bin/prism
+
+.tools/node_modules/.bin/prism:
+	npm install --prefix .tools --no-audit --no-fund @stoplight/prism-cli@5
 
 # Fresh sample data (scale 1, seed 0, through today), then the whole job on the embedded defaults.
 demo: setup
@@ -28,7 +34,8 @@ lint: setup
 	EXPANSION_WAREHOUSE=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros \
 		dbt_project/tests --processes 2
 
-test: setup parse lint
+# Everything: the install, Prism, a dbt parse, the linters, then pytest.
+test: setup tools parse lint
 	$(BIN)/python -m pytest
 
 clean:

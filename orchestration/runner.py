@@ -27,6 +27,7 @@ class RunOutcome:
     failed_steps: dict[str, str] = field(default_factory=dict)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)  # one sentence per sync that ran
     seconds: float = 0.0
 
 
@@ -98,8 +99,12 @@ def format_summary(settings: RunSettings, outcome: RunOutcome, loads: list[tuple
         lines += [f"  marts.{name:<34} {rows:>12,} rows" for name, rows in marts]
     if not settings.sync:
         lines.append("Syncs: skipped (--no-sync).")
+    elif outcome.deliveries:
+        lines.append("Syncs (HubSpot and Klaviyo when their credentials are set, else the outbox "
+                     f"{settings.outbox}):")
+        lines += [f"  {sentence}" for sentence in outcome.deliveries]
     else:
-        lines.append(f"Syncs: no destination assets are defined yet; nothing was delivered to {settings.outbox}.")
+        lines.append("Syncs: none ran; nothing was delivered.")
     return "\n".join(lines)
 
 
@@ -128,7 +133,14 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
             if evaluation.passed:
                 outcome.checks_passed += 1
             elif evaluation.severity == dg.AssetCheckSeverity.ERROR:
-                outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                failures = evaluation.metadata.get("failures")
+                reason = first_line(str(failures.value)).lstrip("- ") if failures is not None else ""
+                outcome.checks_failed.append(f"{name} ({reason})" if reason and reason != "none" else name)
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            if "delivery_summary" in materialization.metadata:
+                outcome.deliveries.append(materialization.metadata["delivery_summary"].value)
     outcome.success = result.success and not outcome.checks_failed and not outcome.failed_steps
     outcome.seconds = time.perf_counter() - started
     loads, marts = warehouse_counts(settings.warehouse)

@@ -16,6 +16,8 @@ import pytest
 from orchestration.lib import paths
 from orchestration.lib.loader import load_all
 
+pytest_plugins = ["tests.support.fixtures"]  # Prism mocks of the vendor specs and the fault-injecting server
+
 AS_OF = "2026-11-22"
 TEST_SCALE = 0.05  # about 5k order lines, 500 customers, 50k usage events
 

@@ -1,0 +1,80 @@
+{#- One row per consenting contact with recommendations now: exactly the "Cross-sell recommendation" event
+    Klaviyo gets, its recommended products as JSON text in rank order (the mart's top N per customer; the
+    source order and product are those of the first-ranked one). Consent is checked again here, on the
+    contact's latest version, independently of the mart: a contact who unsubscribed since gets nothing.
+    unique_id (also the ledger's record key) is stable for a contact and source order, so Klaviyo drops a replayed
+    event and the ledger never sends a delivered one twice. -#}
+with
+
+cross_sell_recommendations as (
+    select * from {{ ref('cross_sell_recommendations') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_raw__contacts') }}
+),
+
+consenting_recommendations as (
+    select
+        cross_sell_recommendations.*,
+        contacts.email,
+        contacts.first_name,
+        contacts.is_email_consented
+    from cross_sell_recommendations
+    inner join contacts
+        on cross_sell_recommendations.contact_id = contacts.contact_id
+    where
+        contacts.is_email_consented
+        and contacts.email is not null
+),
+
+events as (
+    select
+        contact_id,
+        arg_min(source_order_id, rank) as source_order_id,
+        arg_min(customer_id, rank) as customer_id,
+        arg_min(email, rank) as email,
+        arg_min(first_name, rank) as first_name,
+        bool_and(is_email_consented) as is_email_consented,
+        arg_min(source_product_id, rank) as source_product_id,
+        arg_min(source_product_name, rank) as source_product_name,
+        arg_min(send_after, rank) as send_after,
+        arg_min(send_before, rank) as send_before,
+        count(*) as recommendation_count,
+        to_json(
+            list(
+                struct_pack(
+                    product_id := product_id,
+                    product_name := product_name,
+                    rank := rank,
+                    score := round(score, 6),
+                    reason := reason
+                )
+                order by rank
+            )
+        ) as recommended_products
+    from consenting_recommendations
+    group by contact_id
+),
+
+final as (
+    select
+        'xsell:' || contact_id || ':' || source_order_id as record_key,
+        'xsell:' || contact_id || ':' || source_order_id as unique_id,
+        'Cross-sell recommendation' as metric_name,
+        email,
+        contact_id,
+        customer_id,
+        first_name,
+        source_order_id,
+        source_product_id,
+        source_product_name,
+        cast(recommended_products as varchar) as recommended_products,
+        cast(recommendation_count as integer) as recommendation_count,
+        send_after,
+        send_before,
+        is_email_consented
+    from events
+)
+
+select * from final

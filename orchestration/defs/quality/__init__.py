@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites as blocking asset checks on the models the syncs read."""

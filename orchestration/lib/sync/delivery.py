@@ -1,0 +1,110 @@
+"""Deliver a sync model's rows to one destination, batch by batch, through the ledger.
+
+The one place where batching happens for every destination (retries and rate limits live in the HTTP client).
+Records come from a sync model's rows: `record_key` is the key, every other column is the payload.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from orchestration.lib.sync import ledger
+from orchestration.lib.sync.destinations import Destination, Record, RecordOutcome
+
+KEY_COLUMN = "record_key"
+
+
+@dataclass
+class DeliverySummary:
+    destination: str
+    records: int = 0
+    unchanged: int = 0  # already delivered with the same payload: not sent again
+    sent: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    retryable: int = 0
+    problems: list[str] = field(default_factory=list)  # a few vendor reasons, for the run summary
+
+    @property
+    def complete(self) -> bool:
+        return self.rejected == 0 and self.retryable == 0
+
+    def sentence(self) -> str:
+        text = (f"{self.destination}: {self.records:,} records, {self.delivered:,} delivered, "
+                f"{self.unchanged:,} unchanged since their last delivery")
+        if self.rejected or self.retryable:
+            text += f", {self.rejected:,} rejected, {self.retryable:,} to retry next run"
+        return text + "."
+
+
+def json_safe(value: Any) -> Any:
+    """Warehouse values as JSON-ready ones: timestamps as ISO 8601 UTC text, decimals as text, NaN as None."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def records_from_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Record]:
+    """One Record per row: the record_key column is the key, the other columns (JSON-safe) the payload."""
+    if KEY_COLUMN not in columns:
+        raise ValueError(f"a sync model needs a {KEY_COLUMN} column; it has {', '.join(columns)}.")
+    key_index = columns.index(KEY_COLUMN)
+    records = []
+    for row in rows:
+        payload = {name: json_safe(value) for name, value in zip(columns, row, strict=True) if name != KEY_COLUMN}
+        records.append(Record(key=str(row[key_index]), payload=payload))
+    keys = Counter(record.key for record in records)
+    repeated = [key for key, count in keys.items() if count > 1]
+    if repeated:
+        raise ValueError(f"record_key {repeated[0]!r} appears {keys[repeated[0]]} times; keys must be unique.")
+    return records
+
+
+def read_records(con: duckdb.DuckDBPyConnection, relation: str) -> list[Record]:
+    result = con.execute(f"select * from {relation} order by {KEY_COLUMN}")
+    columns = [column[0] for column in result.description]
+    return records_from_rows(columns, result.fetchall())
+
+
+def deliver(con: duckdb.DuckDBPyConnection, destination: Destination, records: Sequence[Record], run_id: str,
+            now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
+            progress: Callable[[DeliverySummary], None] | None = None) -> DeliverySummary:
+    """Send what the ledger says is due, one batch at a time: pending first (committed), then the outcomes."""
+    summary = DeliverySummary(destination=destination.name, records=len(records))
+    to_send, summary.unchanged = ledger.records_to_send(con, destination.name, records)
+    for start in range(0, len(to_send), destination.batch_size):
+        batch = to_send[start:start + destination.batch_size]
+        ledger.mark_pending(con, destination.name, batch, run_id, now())
+        outcomes = destination.write([item.record for item in batch])
+        ledger.record_outcomes(con, destination.name, batch, outcomes, run_id, now())
+        count(summary, batch, outcomes)
+        if progress:
+            progress(summary)
+    return summary
+
+
+def count(summary: DeliverySummary, batch: Sequence[ledger.Pending], outcomes: Sequence[RecordOutcome]) -> None:
+    keys = [item.record.key for item in batch]
+    by_key: Mapping[str, RecordOutcome] = {outcome.key: outcome for outcome in outcomes}
+    summary.sent += len(batch)
+    for key in keys:
+        outcome = by_key.get(key)
+        status = outcome.status if outcome else "retryable"
+        setattr(summary, status, getattr(summary, status) + 1)
+        if status != "delivered" and len(summary.problems) < 5:
+            summary.problems.append(f"{key}: {(outcome.detail if outcome else None) or 'no outcome reported'}")

@@ -1,0 +1,120 @@
+"""The delivery ledger: what was sent where, with which payload hash, and what came back. Warehouse-side.
+
+`sync.delivery_ledger` holds one row per destination and record key: the last payload hash tried, its status
+(`pending` while a batch is in flight, then `delivered`, `rejected` or `retryable`), the destination's id, the
+vendor's reason, attempts and times. `sync.delivery_log` appends one row per attempt outcome.
+
+It decides what a run sends: a record goes out when the destination has never had it, when its payload hash
+changed, or when its last attempt did not end `delivered` (rejected and retryable records are retried every
+run, never skipped for good). Rows are written `pending` before their batch leaves, so a crash between sending
+and recording leaves them pending and the next run sends them again; destinations upsert by the record key, so
+that replay cannot duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from orchestration.lib.sync.destinations import Record, RecordOutcome
+
+LEDGER = "sync.delivery_ledger"
+LOG = "sync.delivery_log"
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """SHA-256 of the payload as canonical JSON (sorted keys, no spaces; dates and decimals as text)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists sync")
+    con.execute(f"""
+        create table if not exists {LEDGER} (
+            destination varchar not null,
+            record_key varchar not null,
+            payload_hash varchar not null,
+            status varchar not null,
+            external_id varchar,
+            detail varchar,
+            attempts integer not null,
+            run_id varchar not null,
+            first_attempted_at timestamp not null,
+            last_attempted_at timestamp not null,
+            delivered_at timestamp,
+            primary key (destination, record_key)
+        )""")
+    con.execute(f"""
+        create table if not exists {LOG} (
+            destination varchar not null,
+            record_key varchar not null,
+            payload_hash varchar not null,
+            status varchar not null,
+            external_id varchar,
+            detail varchar,
+            run_id varchar not null,
+            attempted_at timestamp not null
+        )""")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A record this run must send, with its payload hash."""
+
+    record: Record
+    payload_hash: str
+
+
+def records_to_send(con: duckdb.DuckDBPyConnection, destination: str,
+                    records: Sequence[Record]) -> tuple[list[Pending], int]:
+    """(the records to send, how many are already delivered with the same payload and are skipped)."""
+    ensure_tables(con)
+    hashed = [Pending(record, payload_hash(record.payload)) for record in records]
+    delivered = dict(con.execute(
+        f"select record_key, payload_hash from {LEDGER} where destination = ? and status = 'delivered'",
+        [destination]).fetchall())
+    to_send = [item for item in hashed if delivered.get(item.record.key) != item.payload_hash]
+    return to_send, len(hashed) - len(to_send)
+
+
+def mark_pending(con: duckdb.DuckDBPyConnection, destination: str, batch: Iterable[Pending], run_id: str,
+                 now: datetime) -> None:
+    """Write-ahead: the batch is about to leave. Committed before sending."""
+    rows = [(destination, item.record.key, item.payload_hash, run_id, now) for item in batch]
+    con.executemany(f"""
+        insert into {LEDGER} (destination, record_key, payload_hash, status, attempts, run_id,
+                              first_attempted_at, last_attempted_at)
+        values (?, ?, ?, 'pending', 0, ?, ?, ?)
+        on conflict (destination, record_key) do update set
+            payload_hash = excluded.payload_hash, status = 'pending', run_id = excluded.run_id,
+            last_attempted_at = excluded.last_attempted_at
+        """, [(*row, row[-1]) for row in rows])
+
+
+def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Sequence[Pending],
+                    outcomes: Sequence[RecordOutcome], run_id: str, now: datetime) -> None:
+    """Store what came back for a batch: the ledger's current state and one log row per record."""
+    hashes = {item.record.key: item.payload_hash for item in batch}
+    by_key = {outcome.key: outcome for outcome in outcomes}
+    missing = [key for key in hashes if key not in by_key]
+    # a destination that forgot a record must not make it look delivered: it stays retryable
+    all_outcomes = [*by_key.values(), *(RecordOutcome(key, "retryable", detail="no outcome reported")
+                                        for key in missing)]
+    rows = [(outcome.status, outcome.external_id, outcome.detail, run_id, now,
+             now if outcome.status == "delivered" else None, destination, outcome.key)
+            for outcome in all_outcomes if outcome.key in hashes]
+    con.executemany(f"""
+        update {LEDGER} set status = ?, external_id = coalesce(?, external_id), detail = ?, run_id = ?,
+            attempts = attempts + 1, last_attempted_at = ?, delivered_at = coalesce(?, delivered_at)
+        where destination = ? and record_key = ?
+        """, rows)
+    con.executemany(f"insert into {LOG} values (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (destination, outcome.key, hashes[outcome.key], outcome.status, outcome.external_id, outcome.detail,
+         run_id, now) for outcome in all_outcomes if outcome.key in hashes])

@@ -1,0 +1,370 @@
+"""HubSpot companies against the vendor's own spec (Prism) and our fault server in front of it.
+
+Every request the destination sends reaches Prism, directly or through a handler that forwards it first, so the
+vendor's schema judges each one; the fault server adds what Prism never does: 429s, 5xx, 207s and state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from orchestration.lib.sync.destinations import DestinationError, Record, RecordOutcome
+from orchestration.lib.sync.hubspot import (
+    BATCH_CREATE_PATH,
+    BATCH_READ_PATH,
+    BATCH_UPDATE_PATH,
+    SEARCH_PATH,
+    HubSpotCompanies,
+)
+from tests.support.fault_server import FaultServer, RecordedRequest, Respond
+
+TOKEN = "pat-na1-00000000-test-token-never-shown"
+ID = "expansion_customer_id"
+MAX_ATTEMPTS = 3
+NOW = "2026-11-22T06:00:00.000Z"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request the destination sent and the status it got back (Prism's 422s carry sl-violations)."""
+
+    method: str
+    path: str
+    status: int
+    violations: str | None
+
+
+@dataclass
+class Harness:
+    """A destination wired to a base URL, with every exchange and every retry wait recorded."""
+
+    base_url: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)
+
+    def destination(self) -> HubSpotCompanies:
+        session = requests.Session()
+        session.hooks["response"].append(self._record)
+        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": self.base_url}
+        return HubSpotCompanies.from_environment(env, sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS,
+                                                 backoff_seconds=0.01, session=session)
+
+    def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        path = urlsplit(response.request.url).path
+        self.exchanges.append(Exchange(response.request.method or "", path, response.status_code,
+                                       response.headers.get("sl-violations")))
+
+
+def company_row(key: str, **overrides: Any) -> dict[str, Any]:
+    """A row of sync_hubspot__companies, with a few values that are not text yet (the destination converts)."""
+    row: dict[str, Any] = {
+        "record_key": key, "expansion_customer_id": key, "name": f"Company {key}", "domain": f"{key.lower()}.example",
+        "expansion_current_plan": "team", "expansion_recommended_plan": None, "expansion_triggers": "seats;usage",
+        "expansion_evidence": "Seats at 96% of the plan for 3 months.", "expansion_expected_mrr": 420.5,
+        "expansion_priority_score": 87, "expansion_route": "customer_success",
+        "expansion_flagged_at": "2026-11-22T05:00:00Z",
+    }
+    row.update(overrides)
+    return row
+
+
+def records(*keys: str, **overrides: Any) -> list[Record]:
+    return [Record(key=key, payload=company_row(key, **overrides)) for key in keys]
+
+
+def by_key(outcomes: list[RecordOutcome]) -> dict[str, RecordOutcome]:
+    return {outcome.key: outcome for outcome in outcomes}
+
+
+def paths(server: FaultServer) -> list[str]:
+    return [request.path.split("?")[0] for request in server.requests]
+
+
+def assert_schema_accepted(harness: Harness, upstream_statuses: list[int] | None = None) -> None:
+    """Prism accepted everything: no 422 (or any 4xx) and no violation header, from Prism or a forwarding handler."""
+    assert harness.exchanges, "no request was sent"
+    statuses = [exchange.status for exchange in harness.exchanges] + list(upstream_statuses or [])
+    assert all(status != 422 and exchange_ok(status) for status in statuses), harness.exchanges
+    assert not [exchange.violations for exchange in harness.exchanges if exchange.violations]
+
+
+def exchange_ok(status: int) -> bool:
+    return 200 <= status < 300 or status in (429,) or status >= 500
+
+
+def assert_create_inputs_are_valid(request: RecordedRequest, keys: list[str]) -> None:
+    """Each create input has `associations: []` and only string properties, with the id property = key."""
+    inputs = request.json["inputs"]
+    assert [item["properties"][ID] for item in inputs] == keys
+    for item in inputs:
+        assert item["associations"] == []
+        assert all(isinstance(value, str) for value in item["properties"].values())
+        assert "record_key" not in item["properties"]
+        assert "expansion_recommended_plan" not in item["properties"]  # None is left out
+
+
+class FakeHubSpot:
+    """A stateful stand-in for HubSpot's company batch endpoints: each request is first checked by Prism.
+
+    Companies live in `companies` ({customer id: HubSpot id}); `invalid` maps a customer id to the validation
+    message HubSpot would give that record in a 207.
+    """
+
+    def __init__(self, prism_url: str, companies: dict[str, str] | None = None,
+                 invalid: dict[str, str] | None = None) -> None:
+        self.prism_url = prism_url
+        self.companies = dict(companies or {})
+        self.invalid = dict(invalid or {})
+        self.upstream_statuses: list[int] = []
+        self._ids = itertools.count(9001)
+
+    def install(self, server: FaultServer) -> None:
+        server.handler("POST", BATCH_READ_PATH, self.read)
+        server.handler("POST", BATCH_CREATE_PATH, self.create)
+        server.handler("POST", BATCH_UPDATE_PATH, self.update)
+
+    def _validate(self, request: RecordedRequest) -> bool:
+        answer = requests.post(self.prism_url + request.path, data=request.body, timeout=10,
+                               headers={"Authorization": request.header("Authorization") or "",
+                                        "Content-Type": "application/json"})
+        self.upstream_statuses.append(answer.status_code)
+        return answer.ok
+
+    def read(self, request: RecordedRequest) -> Respond:
+        if not self._validate(request):
+            return Respond(400, validation_error("Invalid batch read input."))
+        found, missing = [], []
+        for item in request.json["inputs"]:
+            key = item["id"]
+            (found if key in self.companies else missing).append(key)
+        results = [company(self.companies[key], {ID: key}) for key in found]
+        errors = [standard_error("OBJECT_NOT_FOUND", "Could not get some COMPANY objects, they may be deleted or not "
+                                 "exist. Check that ids are valid.", ids=missing)] if missing else []
+        return batch_answer(results, errors, 200)
+
+    def create(self, request: RecordedRequest) -> Respond:
+        if not self._validate(request):
+            return Respond(400, validation_error("Invalid batch create input."))
+        results, errors = [], []
+        for item in request.json["inputs"]:
+            key = item["properties"][ID]
+            if key in self.invalid:
+                errors.append(standard_error("VALIDATION_ERROR", self.invalid[key], ids=[key]))
+                continue
+            self.companies[key] = str(next(self._ids))
+            results.append(company(self.companies[key], item["properties"]))
+        return batch_answer(results, errors, 201)
+
+    def update(self, request: RecordedRequest) -> Respond:
+        if not self._validate(request):
+            return Respond(400, validation_error("Invalid batch update input."))
+        results = [company(item["id"], item["properties"]) for item in request.json["inputs"]]
+        return batch_answer(results, [], 200)
+
+
+def company(hs_id: str, properties: dict[str, str]) -> dict[str, Any]:
+    return {"id": hs_id, "properties": properties, "createdAt": NOW, "updatedAt": NOW, "archived": False}
+
+
+def standard_error(category: str, message: str, **context: list[str]) -> dict[str, Any]:
+    return {"status": "error", "category": category, "message": message, "context": context, "errors": [],
+            "links": {}}
+
+
+def batch_answer(results: list[dict[str, Any]], errors: list[dict[str, Any]], ok_status: int) -> Respond:
+    """HubSpot's batch answer: `ok_status` when all went through, 207 with `errors` and `numErrors` otherwise."""
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": NOW, "completedAt": NOW}
+    if errors:
+        body |= {"errors": errors, "numErrors": len(errors)}
+    return Respond(207 if errors else ok_status, body)
+
+
+def validation_error(message: str) -> dict[str, Any]:
+    return {"status": "error", "message": message, "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf",
+            "category": "VALIDATION_ERROR"}
+
+
+@pytest.fixture
+def direct(hubspot_mock: str) -> Harness:
+    """A destination talking to Prism directly."""
+    return Harness(hubspot_mock)
+
+
+@pytest.fixture
+def proxied(hubspot_mock: str, fault_server: Callable[..., FaultServer]) -> Iterator[tuple[Harness, FaultServer]]:
+    """A destination talking to a fault server whose unscripted requests go on to Prism."""
+    server = fault_server(upstream=hubspot_mock)
+    yield Harness(server.base_url), server
+
+
+# --- the vendor's schema ------------------------------------------------------------------------------------------
+
+
+def test_check_passes_against_the_spec(direct: Harness) -> None:
+    direct.destination().check()
+    assert [(e.method, e.path, e.status) for e in direct.exchanges] == [("POST", SEARCH_PATH, 200)]
+
+
+def test_write_is_accepted_by_the_spec(proxied: tuple[Harness, FaultServer]) -> None:
+    harness, server = proxied
+    batch = records("C1", "C2", "C3")
+    outcomes = harness.destination().write(batch)
+    assert_schema_accepted(harness)
+    # Prism's example read answer holds no company with our ids, so all three are created.
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH]
+    read = server.requests[0].json
+    assert read == {"idProperty": ID, "inputs": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}], "properties": [ID],
+                    "propertiesWithHistory": []}
+    create = server.requests[1]
+    assert_create_inputs_are_valid(create, ["C1", "C2", "C3"])
+    assert create.json["inputs"][0]["properties"]["expansion_expected_mrr"] == "420.5"
+    assert create.header("Authorization") == f"Bearer {TOKEN}"
+    assert [(o.key, o.status) for o in outcomes] == [("C1", "delivered"), ("C2", "delivered"), ("C3", "delivered")]
+
+
+def test_numbers_would_be_refused_by_the_spec(hubspot_mock: str) -> None:
+    """The mock really validates: the number we convert away is what HubSpot's schema refuses (guards the above)."""
+    body = {"inputs": [{"properties": {ID: "C1", "expansion_priority_score": 87}, "associations": []}]}
+    answer = requests.post(hubspot_mock + BATCH_CREATE_PATH, json=body, timeout=10,
+                           headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 422
+
+
+# --- faults -------------------------------------------------------------------------------------------------------
+
+
+def test_a_429_is_waited_out_then_the_batch_is_delivered(proxied: tuple[Harness, FaultServer],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    harness, server = proxied
+    limited = standard_error("RATE_LIMITS", "You have reached your ten_secondly_rolling limit.")
+    server.script("POST", BATCH_CREATE_PATH, Respond(429, limited, {"Retry-After": "2"}))
+    with caplog.at_level(logging.DEBUG):
+        outcomes = harness.destination().write(records("C1", "C2"))
+    assert [o.status for o in outcomes] == ["delivered", "delivered"]
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH, BATCH_CREATE_PATH]
+    assert harness.sleeps == [2.0]
+    assert [e.status for e in harness.exchanges] == [200, 429, 201]
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("failing_path", [BATCH_READ_PATH, BATCH_CREATE_PATH])
+def test_5xx_until_the_attempts_run_out_makes_every_record_retryable(
+        proxied: tuple[Harness, FaultServer], failing_path: str) -> None:
+    harness, server = proxied
+    server.script("POST", failing_path, *[Respond(503, {"message": "Service unavailable"})] * MAX_ATTEMPTS)
+    outcomes = harness.destination().write(records("C1", "C2", "C3"))
+    assert [o.status for o in outcomes] == ["retryable"] * 3
+    assert all("503" in (o.detail or "") for o in outcomes)
+    assert paths(server).count(failing_path) == MAX_ATTEMPTS
+    assert server.pending() == 0
+    if failing_path == BATCH_READ_PATH:
+        assert BATCH_CREATE_PATH not in paths(server)  # never create what we could not look up
+
+
+def test_a_207_rejects_exactly_the_record_hubspot_names(hubspot_mock: str,
+                                                        fault_server: Callable[..., FaultServer]) -> None:
+    server = fault_server()
+    message = ('Property values were not valid: [{"isValid":false,"message":"partner was not one of the allowed '
+               'options","error":"INVALID_OPTION","name":"expansion_route"}]')
+    fake = FakeHubSpot(hubspot_mock, invalid={"C2": message})
+    fake.install(server)
+    harness = Harness(server.base_url)
+    batch = [*records("C1"), *records("C2", expansion_route="partner"), *records("C3")]
+    outcomes = by_key(harness.destination().write(batch))
+    assert fake.upstream_statuses == [200, 201]  # Prism accepted the read and the create
+    assert [e.status for e in harness.exchanges] == [207, 207]
+    assert (outcomes["C2"].status, outcomes["C2"].detail) == ("rejected", f"VALIDATION_ERROR: {message}")
+    assert {key: (o.status, o.external_id) for key, o in outcomes.items() if key != "C2"} == {
+        "C1": ("delivered", fake.companies["C1"]), "C3": ("delivered", fake.companies["C3"]),
+    }
+    assert sorted(fake.companies) == ["C1", "C3"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_token_stops_the_sync_without_showing_it(proxied: tuple[Harness, FaultServer], status: int,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    harness, server = proxied
+    refused = {"status": "error", "message": "Authentication credentials not found.",
+               "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf", "category": "INVALID_AUTHENTICATION"}
+    server.script("POST", BATCH_READ_PATH, Respond(status, refused))
+    server.script("POST", SEARCH_PATH, Respond(status, refused))
+    destination = harness.destination()
+    with caplog.at_level(logging.DEBUG), pytest.raises(DestinationError) as raised:
+        destination.write(records("C1"))
+    with pytest.raises(DestinationError) as checked:
+        destination.check()
+    for error in (raised.value, checked.value):
+        assert str(error).startswith(f"HubSpot rejected HUBSPOT_ACCESS_TOKEN ({status})")
+        assert TOKEN not in f"{error} {error!r} {error.__cause__} {error.__cause__!r}"
+    assert TOKEN not in caplog.text
+    assert paths(server) == [BATCH_READ_PATH, SEARCH_PATH]  # one attempt each: no retry of a refused token
+
+
+def test_a_check_against_a_failing_hubspot_names_the_base_url_setting(proxied: tuple[Harness, FaultServer]) -> None:
+    harness, server = proxied
+    server.script("POST", SEARCH_PATH, *[Respond(502, "Bad gateway")] * MAX_ATTEMPTS)
+    with pytest.raises(DestinationError, match=r"HubSpot's companies check at .* failed .*check HUBSPOT_BASE_URL"):
+        harness.destination().check()
+    assert paths(server) == [SEARCH_PATH] * MAX_ATTEMPTS
+
+
+def test_records_sharing_a_key_are_sent_once_and_share_its_outcome(proxied: tuple[Harness, FaultServer]) -> None:
+    harness, server = proxied
+    older, newer = records("C1", name="Old name")[0], records("C1", name="New name")[0]
+    outcomes = harness.destination().write([older, newer, *records("C2")])
+    assert [(o.key, o.status) for o in outcomes] == [("C1", "delivered"), ("C1", "delivered"), ("C2", "delivered")]
+    create = server.requests[1].json
+    assert [item["properties"]["name"] for item in create["inputs"]] == ["New name", "Company C2"]
+
+
+def test_prism_refuses_a_request_without_the_bearer_token(hubspot_mock: str) -> None:
+    answer = requests.post(hubspot_mock + SEARCH_PATH, timeout=10,
+                           json={"filterGroups": [], "sorts": [], "properties": [], "limit": 1, "after": "0"})
+    assert answer.status_code == 401
+
+
+# --- idempotence --------------------------------------------------------------------------------------------------
+
+
+def test_a_company_found_by_batch_read_is_updated_not_created(hubspot_mock: str,
+                                                             fault_server: Callable[..., FaultServer]) -> None:
+    server = fault_server(upstream=hubspot_mock)  # create and update go on to Prism
+    found = {"status": "COMPLETE", "startedAt": NOW, "completedAt": NOW, "numErrors": 1,
+             "results": [company("777", {ID: "C1"})],
+             "errors": [standard_error("OBJECT_NOT_FOUND", "Could not get some COMPANY objects.", ids=["C2"])]}
+    server.handler("POST", BATCH_READ_PATH, lambda request: Respond(207, found))
+    harness = Harness(server.base_url)
+    outcomes = by_key(harness.destination().write(records("C1", "C2")))
+    assert_schema_accepted(harness)
+    assert paths(server) == [BATCH_READ_PATH, BATCH_UPDATE_PATH, BATCH_CREATE_PATH]
+    update, create = server.requests[1].json, server.requests[2]
+    assert [(item["id"], item["properties"][ID]) for item in update["inputs"]] == [("777", "C1")]
+    assert all(isinstance(value, str) for value in update["inputs"][0]["properties"].values())
+    assert_create_inputs_are_valid(create, ["C2"])
+    assert (outcomes["C1"].status, outcomes["C1"].external_id) == ("delivered", "777")
+    assert outcomes["C2"].status == "delivered"
+
+
+def test_a_replay_after_a_crash_updates_instead_of_duplicating(hubspot_mock: str,
+                                                               fault_server: Callable[..., FaultServer]) -> None:
+    server = fault_server()
+    fake = FakeHubSpot(hubspot_mock)
+    fake.install(server)
+    harness = Harness(server.base_url)
+    batch = records("C1", "C2", "C3")
+    first = harness.destination().write(batch)
+    created = dict(fake.companies)
+    replay = harness.destination().write(batch)  # the ledger never heard back: the same batch again
+    assert fake.companies == created and len(created) == 3
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH, BATCH_READ_PATH, BATCH_UPDATE_PATH]
+    assert [o.external_id for o in first] == [o.external_id for o in replay] == [created[k] for k in ("C1", "C2", "C3")]
+    assert {o.status for o in first + replay} == {"delivered"}
+    assert set(fake.upstream_statuses) == {200, 201}

@@ -1,0 +1,136 @@
+"""The ledger and the delivery loop: nothing sent twice, nothing lost, failures retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.sync import ledger
+from orchestration.lib.sync.delivery import deliver, read_records, records_from_rows
+from orchestration.lib.sync.destinations import Record, RecordOutcome
+from orchestration.lib.sync.outbox import OutboxDestination
+
+RUN = "run-1"
+
+
+class ScriptedDestination:
+    """Delivers everything unless told otherwise; remembers every batch it got."""
+
+    name = "fake.vendor"
+
+    def __init__(self, batch_size: int = 2, statuses: dict[str, str] | None = None, crash_on: str | None = None,
+                 forget: str | None = None) -> None:
+        self.batch_size = batch_size
+        self.statuses = statuses or {}
+        self.crash_on = crash_on
+        self.forget = forget
+        self.batches: list[list[str]] = []
+
+    def check(self) -> None:
+        pass
+
+    def write(self, batch: Sequence[Record]) -> list[RecordOutcome]:
+        keys = [record.key for record in batch]
+        self.batches.append(keys)
+        if self.crash_on in keys:
+            raise KeyboardInterrupt("the process dies mid-batch")
+        return [RecordOutcome(key, self.statuses.get(key, "delivered"), external_id=f"ext-{key}",  # type: ignore[arg-type]
+                              detail=None if self.statuses.get(key, "delivered") == "delivered" else "vendor says no")
+                for key in keys if key != self.forget]
+
+
+def records(**payloads: str) -> list[Record]:
+    return [Record(key, {"value": value}) for key, value in payloads.items()]
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    rows = con.execute(f"select record_key, status, attempts, external_id from {ledger.LEDGER}").fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_a_second_run_sends_nothing_already_delivered(con):
+    destination = ScriptedDestination()
+    first = deliver(con, destination, records(a="1", b="2", c="3"), RUN)
+    second = deliver(con, destination, records(a="1", b="2", c="3"), "run-2")
+    assert (first.sent, first.delivered, first.unchanged) == (3, 3, 0)
+    assert (second.sent, second.delivered, second.unchanged) == (0, 0, 3)
+    assert destination.batches == [["a", "b"], ["c"]]
+    assert ledger_rows(con) == {key: ("delivered", 1, f"ext-{key}") for key in "abc"}
+
+
+def test_a_changed_payload_is_sent_again_and_only_it(con):
+    destination = ScriptedDestination()
+    deliver(con, destination, records(a="1", b="2"), RUN)
+    summary = deliver(con, destination, records(a="1", b="changed"), "run-2")
+    assert destination.batches[-1] == ["b"]
+    assert (summary.sent, summary.unchanged) == (1, 1)
+    assert ledger_rows(con)["b"] == ("delivered", 2, "ext-b")
+
+
+def test_rejected_and_retryable_records_are_retried_next_run(con):
+    failing = ScriptedDestination(statuses={"a": "rejected", "b": "retryable"})
+    summary = deliver(con, failing, records(a="1", b="2", c="3"), RUN)
+    assert (summary.delivered, summary.rejected, summary.retryable, summary.complete) == (1, 1, 1, False)
+    assert summary.problems == ["a: vendor says no", "b: vendor says no"]
+    healed = ScriptedDestination()
+    again = deliver(con, healed, records(a="1", b="2", c="3"), "run-2")
+    assert sorted(key for batch in healed.batches for key in batch) == ["a", "b"]
+    assert (again.delivered, again.unchanged, again.complete) == (2, 1, True)
+    log = con.execute(f"select record_key, status from {ledger.LOG} order by attempted_at, record_key").fetchall()
+    assert sorted(log) == sorted([("a", "rejected"), ("b", "retryable"), ("c", "delivered"),
+                                  ("a", "delivered"), ("b", "delivered")])
+
+
+def test_a_crash_mid_batch_leaves_the_batch_pending_and_the_next_run_sends_it(con):
+    crashing = ScriptedDestination(crash_on="c")
+    with pytest.raises(KeyboardInterrupt):
+        deliver(con, crashing, records(a="1", b="2", c="3", d="4"), RUN)
+    assert ledger_rows(con) == {"a": ("delivered", 1, "ext-a"), "b": ("delivered", 1, "ext-b"),
+                                "c": ("pending", 0, None), "d": ("pending", 0, None)}
+    resumed = ScriptedDestination()
+    summary = deliver(con, resumed, records(a="1", b="2", c="3", d="4"), "run-2")
+    assert resumed.batches == [["c", "d"]]
+    assert (summary.delivered, summary.unchanged) == (2, 2)
+
+
+def test_a_record_the_destination_forgot_stays_retryable(con):
+    summary = deliver(con, ScriptedDestination(forget="b"), records(a="1", b="2"), RUN)
+    assert (summary.delivered, summary.retryable) == (1, 1)
+    assert ledger_rows(con)["b"] == ("retryable", 1, None)
+
+
+def test_records_from_rows_makes_payloads_json_ready_and_refuses_repeated_keys():
+    rows = [("k1", datetime(2026, 11, 22, 8, 30), Decimal("12.50"), float("nan"), "x")]
+    [record] = records_from_rows(["record_key", "send_after", "amount", "score", "name"], rows)
+    assert record.key == "k1"
+    assert record.payload == {"send_after": "2026-11-22T08:30:00Z", "amount": "12.50", "score": None, "name": "x"}
+    with pytest.raises(ValueError, match="record_key 'k1' appears 2 times"):
+        records_from_rows(["record_key"], [("k1",), ("k1",)])
+    with pytest.raises(ValueError, match="needs a record_key column"):
+        records_from_rows(["id"], [("k1",)])
+
+
+def test_payload_hash_ignores_key_order_and_sees_every_value():
+    assert ledger.payload_hash({"a": 1, "b": "2"}) == ledger.payload_hash({"b": "2", "a": 1})
+    assert ledger.payload_hash({"a": 1}) != ledger.payload_hash({"a": 2})
+
+
+def test_the_outbox_writes_each_record_once_across_runs(con, tmp_path: Path):
+    con.execute("create table rows as select * from (values ('k1', 'one'), ('k2', 'two')) as t(record_key, name)")
+    first = deliver(con, OutboxDestination(tmp_path, "vendor.objects", RUN), read_records(con, "rows"), RUN)
+    second = deliver(con, OutboxDestination(tmp_path, "vendor.objects", "run-2"), read_records(con, "rows"), "run-2")
+    lines = [json.loads(line) for line in (tmp_path / "vendor.objects" / f"{RUN}.jsonl").read_text().splitlines()]
+    assert lines == [{"key": "k1", "payload": {"name": "one"}}, {"key": "k2", "payload": {"name": "two"}}]
+    assert not (tmp_path / "vendor.objects" / "run-2.jsonl").exists()
+    assert (first.delivered, second.delivered, second.unchanged) == (2, 0, 2)
