@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from orchestration.lib.sync import http
-from orchestration.lib.sync.http import DeliveryError, JsonHttpClient, retry_after_seconds
+from orchestration.lib.sync.http import DeliveryError, JsonHttpClient, never_reached_server, retry_after_seconds
 from tests.support.fault_server import Delay, Drop, FaultServer, RecordedRequest, Respond
 from tests.support.prism import PrismNotInstalledError, prism_mock, stop_process_group
 
@@ -149,13 +151,40 @@ def test_a_429_with_an_http_date_waits_until_that_date(fault_server: StartServer
     assert len(server.requests) == 2
 
 
-def test_a_long_retry_after_is_capped(fault_server: StartServer, sleep: FakeSleep) -> None:
+def test_a_503_waits_its_retry_after_seconds_then_succeeds(fault_server: StartServer, sleep: FakeSleep) -> None:
     server = fault_server()
-    server.script("GET", "/x", Respond(429, headers={"Retry-After": "3600"}))
+    server.script("GET", "/x", Respond(503, {"message": "maintenance"}, headers={"Retry-After": "3"}))
+
+    assert make_client(server.base_url, sleep).request("GET", "/x").status == 200
+
+    assert sleep.waits == [3.0]
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_at_the_cap_is_waited_out(fault_server: StartServer, sleep: FakeSleep, status: int) -> None:
+    server = fault_server()
+    server.script("GET", "/x", Respond(status, headers={"Retry-After": "7.5"}))
 
     make_client(server.base_url, sleep, max_retry_after_seconds=7.5).request("GET", "/x")
 
     assert sleep.waits == [7.5]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_beyond_the_cap_is_left_for_the_next_run(fault_server: StartServer, sleep: FakeSleep,
+                                                               status: int) -> None:
+    server = fault_server()
+    server.script("GET", "/x", Respond(status, {"message": "later"}, headers={"Retry-After": "3600"}))
+
+    with pytest.raises(DeliveryError) as raised:
+        make_client(server.base_url, sleep, max_retry_after_seconds=7.5).request("GET", "/x")
+
+    error = raised.value
+    assert (error.status, error.retryable, error.body) == (status, True, {"message": "later"})
+    assert "Retry-After 3600 s, longer than the 7.5 s this client waits" in str(error)
+    assert len(server.requests) == 1  # not sent early, only to be refused again
+    assert sleep.waits == []
 
 
 def test_a_429_without_retry_after_waits_the_backoff(fault_server: StartServer, sleep: FakeSleep,
@@ -228,6 +257,102 @@ def test_a_timeout_is_retried(fault_server: StartServer, sleep: FakeSleep) -> No
     assert response.body == {"late": False}
     assert len(server.requests) == 2
     assert len(sleep.waits) == 1
+
+
+# Requests that must not be sent twice (idempotent=False).
+
+
+def test_a_non_idempotent_request_answered_5xx_is_not_resent(fault_server: StartServer, sleep: FakeSleep) -> None:
+    server = fault_server()
+    server.script("POST", COMPANIES_CREATE, Respond(503, {"message": "busy"}, headers={"Retry-After": "1"}))
+
+    with pytest.raises(DeliveryError) as raised:
+        make_client(server.base_url, sleep).request("POST", COMPANIES_CREATE, json_body=company_batch(),
+                                                    idempotent=False)
+
+    error = raised.value
+    assert (error.status, error.retryable, error.body) == (503, True, {"message": "busy"})
+    assert str(error).startswith(f"POST {COMPANIES_CREATE} failed with 503 Service Unavailable, possibly after ")
+    assert len(server.requests) == 1
+    assert sleep.waits == []
+
+
+def test_a_non_idempotent_request_answered_429_is_retried_after_its_retry_after(fault_server: StartServer,
+                                                                               sleep: FakeSleep) -> None:
+    server = fault_server()
+    server.script("POST", COMPANIES_CREATE, Respond(429, {"message": "slow down"}, headers={"Retry-After": "2"}))
+
+    response = make_client(server.base_url, sleep).request("POST", COMPANIES_CREATE, json_body=company_batch(),
+                                                           idempotent=False)
+
+    assert response.status == 200
+    assert sleep.waits == [2.0]
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("fault", [Drop(), Delay(2.0, then=Respond(201, {"status": "COMPLETE"}))],
+                         ids=["dropped", "read-timeout"])
+def test_a_non_idempotent_request_that_was_sent_is_not_resent(fault_server: StartServer, sleep: FakeSleep,
+                                                              fault: Drop | Delay) -> None:
+    server = fault_server()
+    server.script("POST", COMPANIES_CREATE, fault)
+
+    with pytest.raises(DeliveryError) as raised:
+        make_client(server.base_url, sleep, timeout=0.2).request("POST", COMPANIES_CREATE, json_body=company_batch(),
+                                                                 idempotent=False)
+
+    assert (raised.value.status, raised.value.retryable) == (None, True)
+    assert "it is not sent again" in str(raised.value)
+    assert len(server.requests) == 1
+    assert sleep.waits == []
+
+
+def test_a_non_idempotent_request_is_retried_when_the_connection_never_opened(sleep: FakeSleep) -> None:
+    client = make_client(f"http://127.0.0.1:{closed_port()}", sleep, max_attempts=2)
+
+    with pytest.raises(DeliveryError) as raised:
+        client.request("POST", COMPANIES_CREATE, json_body=company_batch(), idempotent=False)
+
+    assert "failed after 2 attempts; the last answer was ConnectionError" in str(raised.value)
+    assert raised.value.retryable
+    assert len(sleep.waits) == 1
+
+
+def test_a_non_idempotent_request_is_retried_after_a_connect_timeout(fault_server: StartServer,
+                                                                     sleep: FakeSleep) -> None:
+    server = fault_server()
+
+    class ConnectTimesOutOnce(requests.Session):
+        calls = 0
+
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            self.calls += 1
+            if self.calls == 1:
+                raise requests.exceptions.ConnectTimeout("connect timeout=5.0")
+            return super().request(*args, **kwargs)
+
+    session = ConnectTimesOutOnce()
+    response = make_client(server.base_url, sleep, session=session).request(
+        "POST", COMPANIES_CREATE, json_body=company_batch(), idempotent=False)
+
+    assert response.status == 200
+    assert (session.calls, len(server.requests), len(sleep.waits)) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (requests.exceptions.ConnectTimeout("connect timeout"), True),
+        (requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "refused"))), True),
+        (requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))), False),
+        (requests.exceptions.ReadTimeout("read timeout"), False),
+        (requests.exceptions.ChunkedEncodingError("cut"), False),
+        (requests.exceptions.SSLError(MaxRetryError(None, "/", NewConnectionError(None, "tls"))), False),
+    ],
+    ids=["connect-timeout", "refused", "reset-after-sending", "read-timeout", "cut-body", "ssl"],
+)
+def test_never_reached_server_tells_a_failed_connect_from_a_lost_answer(error: Exception, expected: bool) -> None:
+    assert never_reached_server(error) is expected
 
 
 # Refusals and exhaustion.

@@ -6,7 +6,6 @@ vendor's schema judges each one; the fault server adds what Prism never does: 42
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from orchestration.lib.sync.hubspot import (
     SEARCH_PATH,
     HubSpotCompanies,
 )
-from tests.support.fault_server import FaultServer, RecordedRequest, Respond
+from tests.support.fault_server import Drop, Fault, FaultServer, RecordedRequest, Respond
+from tests.support.hubspot_fake import FakeHubSpot, company, standard_error
 
 TOKEN = "pat-na1-00000000-test-token-never-shown"
 ID = "expansion_customer_id"
@@ -111,87 +111,6 @@ def assert_create_inputs_are_valid(request: RecordedRequest, keys: list[str]) ->
         assert "expansion_recommended_plan" not in item["properties"]  # None is left out
 
 
-class FakeHubSpot:
-    """A stateful stand-in for HubSpot's company batch endpoints: each request is first checked by Prism.
-
-    Companies live in `companies` ({customer id: HubSpot id}); `invalid` maps a customer id to the validation
-    message HubSpot would give that record in a 207.
-    """
-
-    def __init__(self, prism_url: str, companies: dict[str, str] | None = None,
-                 invalid: dict[str, str] | None = None) -> None:
-        self.prism_url = prism_url
-        self.companies = dict(companies or {})
-        self.invalid = dict(invalid or {})
-        self.upstream_statuses: list[int] = []
-        self._ids = itertools.count(9001)
-
-    def install(self, server: FaultServer) -> None:
-        server.handler("POST", BATCH_READ_PATH, self.read)
-        server.handler("POST", BATCH_CREATE_PATH, self.create)
-        server.handler("POST", BATCH_UPDATE_PATH, self.update)
-
-    def _validate(self, request: RecordedRequest) -> bool:
-        answer = requests.post(self.prism_url + request.path, data=request.body, timeout=10,
-                               headers={"Authorization": request.header("Authorization") or "",
-                                        "Content-Type": "application/json"})
-        self.upstream_statuses.append(answer.status_code)
-        return answer.ok
-
-    def read(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch read input."))
-        found, missing = [], []
-        for item in request.json["inputs"]:
-            key = item["id"]
-            (found if key in self.companies else missing).append(key)
-        results = [company(self.companies[key], {ID: key}) for key in found]
-        errors = [standard_error("OBJECT_NOT_FOUND", "Could not get some COMPANY objects, they may be deleted or not "
-                                 "exist. Check that ids are valid.", ids=missing)] if missing else []
-        return batch_answer(results, errors, 200)
-
-    def create(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch create input."))
-        results, errors = [], []
-        for item in request.json["inputs"]:
-            key = item["properties"][ID]
-            if key in self.invalid:
-                errors.append(standard_error("VALIDATION_ERROR", self.invalid[key], ids=[key]))
-                continue
-            self.companies[key] = str(next(self._ids))
-            results.append(company(self.companies[key], item["properties"]))
-        return batch_answer(results, errors, 201)
-
-    def update(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch update input."))
-        results = [company(item["id"], item["properties"]) for item in request.json["inputs"]]
-        return batch_answer(results, [], 200)
-
-
-def company(hs_id: str, properties: dict[str, str]) -> dict[str, Any]:
-    return {"id": hs_id, "properties": properties, "createdAt": NOW, "updatedAt": NOW, "archived": False}
-
-
-def standard_error(category: str, message: str, **context: list[str]) -> dict[str, Any]:
-    return {"status": "error", "category": category, "message": message, "context": context, "errors": [],
-            "links": {}}
-
-
-def batch_answer(results: list[dict[str, Any]], errors: list[dict[str, Any]], ok_status: int) -> Respond:
-    """HubSpot's batch answer: `ok_status` when all went through, 207 with `errors` and `numErrors` otherwise."""
-    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": NOW, "completedAt": NOW}
-    if errors:
-        body |= {"errors": errors, "numErrors": len(errors)}
-    return Respond(207 if errors else ok_status, body)
-
-
-def validation_error(message: str) -> dict[str, Any]:
-    return {"status": "error", "message": message, "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf",
-            "category": "VALIDATION_ERROR"}
-
-
 @pytest.fixture
 def direct(hubspot_mock: str) -> Harness:
     """A destination talking to Prism directly."""
@@ -205,6 +124,18 @@ def proxied(hubspot_mock: str, fault_server: Callable[..., FaultServer]) -> Iter
     yield Harness(server.base_url), server
 
 
+@pytest.fixture
+def echoed(hubspot_mock: str, fault_server: Callable[..., FaultServer]) -> Iterator[tuple[Harness, FaultServer,
+                                                                                          FakeHubSpot]]:
+    """Like `proxied`, but creates and updates are answered as HubSpot does, one result per input, once Prism
+    has accepted them (Prism's example answer holds one result whatever the batch, which confirms only one record).
+    """
+    server = fault_server(upstream=hubspot_mock)
+    fake = FakeHubSpot(hubspot_mock)
+    fake.install_writes(server)
+    yield Harness(server.base_url), server, fake
+
+
 # --- the vendor's schema ------------------------------------------------------------------------------------------
 
 
@@ -213,11 +144,12 @@ def test_check_passes_against_the_spec(direct: Harness) -> None:
     assert [(e.method, e.path, e.status) for e in direct.exchanges] == [("POST", SEARCH_PATH, 200)]
 
 
-def test_write_is_accepted_by_the_spec(proxied: tuple[Harness, FaultServer]) -> None:
-    harness, server = proxied
+def test_write_is_accepted_by_the_spec(echoed: tuple[Harness, FaultServer, FakeHubSpot]) -> None:
+    harness, server, fake = echoed
     batch = records("C1", "C2", "C3")
     outcomes = harness.destination().write(batch)
-    assert_schema_accepted(harness)
+    assert_schema_accepted(harness, fake.upstream_statuses)
+    assert fake.upstream_statuses == [201]
     # Prism's example read answer holds no company with our ids, so all three are created.
     assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH]
     read = server.requests[0].json
@@ -228,6 +160,19 @@ def test_write_is_accepted_by_the_spec(proxied: tuple[Harness, FaultServer]) -> 
     assert create.json["inputs"][0]["properties"]["expansion_expected_mrr"] == "420.5"
     assert create.header("Authorization") == f"Bearer {TOKEN}"
     assert [(o.key, o.status) for o in outcomes] == [("C1", "delivered"), ("C2", "delivered"), ("C3", "delivered")]
+    assert [o.external_id for o in outcomes] == [fake.companies[key] for key in ("C1", "C2", "C3")]
+
+
+def test_an_answer_confirming_fewer_companies_than_sent_leaves_the_rest_retryable(
+        proxied: tuple[Harness, FaultServer]) -> None:
+    """Prism's own 201 to a create of three holds one result, naming none of them: none counts as delivered."""
+    harness, server = proxied
+    outcomes = harness.destination().write(records("C1", "C2", "C3"))
+    assert_schema_accepted(harness)
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH]
+    assert [o.status for o in outcomes] == ["retryable"] * 3
+    assert {o.detail for o in outcomes} == {
+        "HubSpot did not confirm this company (its answer holds 1 results for 3 inputs)."}
 
 
 def test_numbers_would_be_refused_by_the_spec(hubspot_mock: str) -> None:
@@ -241,9 +186,9 @@ def test_numbers_would_be_refused_by_the_spec(hubspot_mock: str) -> None:
 # --- faults -------------------------------------------------------------------------------------------------------
 
 
-def test_a_429_is_waited_out_then_the_batch_is_delivered(proxied: tuple[Harness, FaultServer],
+def test_a_429_is_waited_out_then_the_batch_is_delivered(echoed: tuple[Harness, FaultServer, FakeHubSpot],
                                                          caplog: pytest.LogCaptureFixture) -> None:
-    harness, server = proxied
+    harness, server, fake = echoed
     limited = standard_error("RATE_LIMITS", "You have reached your ten_secondly_rolling limit.")
     server.script("POST", BATCH_CREATE_PATH, Respond(429, limited, {"Retry-After": "2"}))
     with caplog.at_level(logging.DEBUG):
@@ -252,18 +197,20 @@ def test_a_429_is_waited_out_then_the_batch_is_delivered(proxied: tuple[Harness,
     assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH, BATCH_CREATE_PATH]
     assert harness.sleeps == [2.0]
     assert [e.status for e in harness.exchanges] == [200, 429, 201]
+    assert fake.upstream_statuses == [201]  # the refused attempt never reached HubSpot
     assert TOKEN not in caplog.text
 
 
-@pytest.mark.parametrize("failing_path", [BATCH_READ_PATH, BATCH_CREATE_PATH])
-def test_5xx_until_the_attempts_run_out_makes_every_record_retryable(
-        proxied: tuple[Harness, FaultServer], failing_path: str) -> None:
+@pytest.mark.parametrize(("failing_path", "attempts"), [(BATCH_READ_PATH, MAX_ATTEMPTS), (BATCH_CREATE_PATH, 1)])
+def test_5xx_makes_every_record_retryable_once_the_attempts_allowed_run_out(
+        proxied: tuple[Harness, FaultServer], failing_path: str, attempts: int) -> None:
+    """A read is retried MAX_ATTEMPTS times; a create, which a retry could make twice, is sent once."""
     harness, server = proxied
-    server.script("POST", failing_path, *[Respond(503, {"message": "Service unavailable"})] * MAX_ATTEMPTS)
+    server.script("POST", failing_path, *[Respond(503, {"message": "Service unavailable"})] * attempts)
     outcomes = harness.destination().write(records("C1", "C2", "C3"))
     assert [o.status for o in outcomes] == ["retryable"] * 3
     assert all("503" in (o.detail or "") for o in outcomes)
-    assert paths(server).count(failing_path) == MAX_ATTEMPTS
+    assert paths(server).count(failing_path) == attempts
     assert server.pending() == 0
     if failing_path == BATCH_READ_PATH:
         assert BATCH_CREATE_PATH not in paths(server)  # never create what we could not look up
@@ -286,6 +233,64 @@ def test_a_207_rejects_exactly_the_record_hubspot_names(hubspot_mock: str,
         "C1": ("delivered", fake.companies["C1"]), "C3": ("delivered", fake.companies["C3"]),
     }
     assert sorted(fake.companies) == ["C1", "C3"]
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["create", "update"])
+def test_a_batch_refused_for_one_bad_record_is_halved_until_only_that_record_is_rejected(
+        hubspot_mock: str, fault_server: Callable[..., FaultServer], existing: bool) -> None:
+    keys = [f"C{n:02d}" for n in range(1, 11)]
+    bad = keys[6]  # the seventh
+    message = ('Property values were not valid: [{"isValid":false,"message":"partner was not one of the allowed '
+               'options","error":"INVALID_OPTION","name":"expansion_route"}]')
+    companies = {key: str(700 + n) for n, key in enumerate(keys)} if existing else {}
+    server = fault_server()
+    fake = FakeHubSpot(hubspot_mock, companies=companies, refused={bad: message})
+    fake.install(server)
+    harness = Harness(server.base_url)
+    outcomes = by_key(harness.destination().write(records(*keys)))
+    assert set(fake.upstream_statuses) <= {200, 201}  # Prism accepted every request, the refused ones too
+    assert (outcomes[bad].status, outcomes[bad].detail) == ("rejected", f"VALIDATION_ERROR: {message}")
+    assert {key: outcome.status for key, outcome in outcomes.items() if key != bad} == {
+        key: "delivered" for key in keys if key != bad}
+    write_path = BATCH_UPDATE_PATH if existing else BATCH_CREATE_PATH
+    assert paths(server) == [BATCH_READ_PATH] + [write_path] * 7
+    # 10 refused -> C01-C05 delivered, C06-C10 refused -> C06-C07 refused -> C06 delivered, C07 refused;
+    # C08-C10 delivered: seven requests, where sending the ten one by one after the first refusal takes eleven
+    sizes = [len(request.json["inputs"]) for request in server.requests[1:]]
+    assert sizes == [10, 5, 5, 2, 1, 1, 3]
+    if not existing:
+        assert sorted(fake.companies) == [key for key in keys if key != bad]
+
+
+@pytest.mark.parametrize("lost", [Respond(502, "Bad gateway"), Drop()], ids=["502", "dropped"])
+def test_a_create_whose_answer_is_lost_is_not_resent_and_the_next_write_updates(
+        hubspot_mock: str, fault_server: Callable[..., FaultServer], lost: Fault) -> None:
+    server = fault_server()
+    fake = FakeHubSpot(hubspot_mock)
+    creates: list[Respond] = []
+
+    def commit_then_lose_the_first_answer(request: RecordedRequest) -> Fault:
+        creates.append(fake.create(request))  # HubSpot makes the companies...
+        return lost if len(creates) == 1 else creates[-1]  # ...but the first answer never arrives
+
+    server.handler("POST", BATCH_CREATE_PATH, commit_then_lose_the_first_answer)  # before the fake's own: it wins
+    fake.install(server)
+    harness = Harness(server.base_url)
+    batch = records("C1", "C2")
+
+    first = harness.destination().write(batch)
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH]  # sent exactly once
+    assert [o.status for o in first] == ["retryable", "retryable"]
+    assert all("it is not sent again" in (o.detail or "") for o in first)
+    assert harness.sleeps == []
+    made = dict(fake.companies)
+    assert sorted(made) == ["C1", "C2"]  # the lost create went through
+
+    second = harness.destination().write(batch)  # the next run: the same records, still due
+    assert paths(server) == [BATCH_READ_PATH, BATCH_CREATE_PATH, BATCH_READ_PATH, BATCH_UPDATE_PATH]
+    assert fake.companies == made  # found and updated, not made twice
+    assert [(o.status, o.external_id) for o in second] == [("delivered", made["C1"]), ("delivered", made["C2"])]
+    assert set(fake.upstream_statuses) <= {200, 201}
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -316,8 +321,9 @@ def test_a_check_against_a_failing_hubspot_names_the_base_url_setting(proxied: t
     assert paths(server) == [SEARCH_PATH] * MAX_ATTEMPTS
 
 
-def test_records_sharing_a_key_are_sent_once_and_share_its_outcome(proxied: tuple[Harness, FaultServer]) -> None:
-    harness, server = proxied
+def test_records_sharing_a_key_are_sent_once_and_share_its_outcome(
+        echoed: tuple[Harness, FaultServer, FakeHubSpot]) -> None:
+    harness, server, _ = echoed
     older, newer = records("C1", name="Old name")[0], records("C1", name="New name")[0]
     outcomes = harness.destination().write([older, newer, *records("C2")])
     assert [(o.key, o.status) for o in outcomes] == [("C1", "delivered"), ("C1", "delivered"), ("C2", "delivered")]

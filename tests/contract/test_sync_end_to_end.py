@@ -12,6 +12,7 @@ from orchestration import cli
 from orchestration.lib import paths
 from tests.conftest import AS_OF
 from tests.support.fault_server import Drop, FaultServer, Respond
+from tests.support.hubspot_fake import FakeHubSpot
 
 SMALL_DATA_VARS = ["--var", "cross_sell_min_pair_orders=3", "--var", f"as_of_date={AS_OF}"]
 TOKEN = "pat-test-token-that-must-never-be-printed"
@@ -35,9 +36,13 @@ def test_run_delivers_to_hubspot_and_klaviyo_once_despite_faults(
         small_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hubspot_mock: str, klaviyo_mock: str,
         fault_server: Callable[..., FaultServer], capsys: pytest.CaptureFixture[str]) -> None:
     hubspot, klaviyo = fault_server(upstream=hubspot_mock), fault_server(upstream=klaviyo_mock)
-    # the vendors stumble: rate limits, server errors and a dropped connection on the first writes
+    # HubSpot keeps its companies (Prism judges every request first); Klaviyo is Prism itself
+    FakeHubSpot(hubspot_mock).install(hubspot)
+    # the vendors stumble: rate limits, server errors and a dropped connection on the first calls (a create
+    # answered 5xx would not be resent in the run: it may have been applied; see test_hubspot.py)
+    hubspot.script("POST", "/crm/v3/objects/companies/batch/read", Respond(502))
     hubspot.script("POST", "/crm/v3/objects/companies/batch/create",
-                   Respond(429, {"message": "rate limited"}, {"Retry-After": "0"}), Respond(502))
+                   Respond(429, {"message": "rate limited"}, {"Retry-After": "0"}))
     klaviyo.script("POST", "/api/events", Respond(503), Respond(429, {"errors": []}, {"Retry-After": "0"}), Drop())
     env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": hubspot.base_url,
            "KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": klaviyo.base_url,

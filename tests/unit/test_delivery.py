@@ -131,6 +131,48 @@ def test_the_outbox_writes_each_record_once_across_runs(con, tmp_path: Path):
     first = deliver(con, OutboxDestination(tmp_path, "vendor.objects", RUN), read_records(con, "rows"), RUN)
     second = deliver(con, OutboxDestination(tmp_path, "vendor.objects", "run-2"), read_records(con, "rows"), "run-2")
     lines = [json.loads(line) for line in (tmp_path / "vendor.objects" / f"{RUN}.jsonl").read_text().splitlines()]
-    assert lines == [{"key": "k1", "payload": {"name": "one"}}, {"key": "k2", "payload": {"name": "two"}}]
+    assert lines == [
+        {"key": "k1", "payload_sha256": ledger.payload_hash({"name": "one"}), "payload": {"name": "one"}},
+        {"key": "k2", "payload_sha256": ledger.payload_hash({"name": "two"}), "payload": {"name": "two"}}]
     assert not (tmp_path / "vendor.objects" / "run-2.jsonl").exists()
     assert (first.delivered, second.delivered, second.unchanged) == (2, 0, 2)
+
+
+def test_the_outbox_does_not_write_again_what_a_crashed_run_wrote(con, tmp_path: Path):
+    """The batch reached the file but the ledger still says pending: the next run finds it there."""
+    batch = records(k1="one", k2="two")
+    OutboxDestination(tmp_path, "vendor.objects", RUN).write(batch)  # written, then the process died
+    ledger.ensure_tables(con)
+    ledger.mark_pending(con, "outbox:vendor.objects", [ledger.Pending(record, ledger.payload_hash(record.payload))
+                                                       for record in batch], RUN, datetime(2026, 11, 22))
+    summary = deliver(con, OutboxDestination(tmp_path, "vendor.objects", "run-2"), batch, "run-2")
+    assert summary.delivered == 2
+    assert not (tmp_path / "vendor.objects" / "run-2.jsonl").exists()
+    assert len((tmp_path / "vendor.objects" / f"{RUN}.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_failed_record_that_left_the_model_expires_loudly(con):
+    deliver(con, ScriptedDestination(statuses={"b": "retryable", "c": "rejected"}), records(a="1", b="2", c="3"),
+            RUN)
+    summary = deliver(con, ScriptedDestination(), records(a="1", c="3"), "run-2")  # b's send window closed
+    assert summary.expired == 1
+    assert "1 earlier failures expired" in summary.sentence()
+    assert ledger_rows(con)["b"][0] == "expired"
+    assert ledger_rows(con)["c"][0] == "delivered"  # still in the model: retried, not expired
+    log = con.execute(f"select status, detail from {ledger.LOG} where record_key = 'b' order by attempted_at"
+                      ).fetchall()
+    assert log[-1] == ("expired", "left the sync model before it was delivered (last: retryable)")
+    assert deliver(con, ScriptedDestination(), records(a="1", c="3"), "run-3").expired == 0  # counted once
+
+
+def test_an_event_destination_never_gets_a_delivered_key_again(con):
+    destination = ScriptedDestination()
+    deliver(con, destination, records(a="1"), RUN, resend_changed=False)
+    summary = deliver(con, destination, records(a="changed"), "run-2", resend_changed=False)
+    assert destination.batches == [["a"]]
+    assert (summary.sent, summary.unchanged) == (0, 1)
+
+
+def test_a_row_without_key_is_refused():
+    with pytest.raises(ValueError, match="a row has no record_key"):
+        records_from_rows(["record_key", "name"], [(None, "x")])

@@ -16,6 +16,7 @@ from orchestration.lib.sync.hubspot import (
     batch_read_body,
     batch_update_body,
     company_properties,
+    is_splittable_refusal,
     parse_batch_read,
     parse_batch_write,
     property_text,
@@ -147,6 +148,39 @@ def test_a_complete_answer_delivers_records_it_does_not_echo() -> None:
     body = {"status": "COMPLETE", "results": [_company("512", "someone else")]}
     outcomes = parse_batch_write(body, ["C1"], ID, {}, 201)
     assert (outcomes["C1"].status, outcomes["C1"].external_id) == ("delivered", None)
+
+
+def test_a_complete_answer_with_fewer_results_than_inputs_leaves_the_unconfirmed_retryable() -> None:
+    body = {"status": "COMPLETE", "results": [_company("901", "C1"), _company("512", "someone else")]}
+    outcomes = parse_batch_write(body, ["C1", "C2", "C3"], ID, {}, 201)
+    assert (outcomes["C1"].status, outcomes["C1"].external_id) == ("delivered", "901")
+    assert [(outcomes[key].status, outcomes[key].detail) for key in ("C2", "C3")] == [
+        ("retryable", "HubSpot did not confirm this company (its answer holds 2 results for 3 inputs).")] * 2
+
+
+def test_a_complete_answer_with_one_result_per_input_delivers_even_unechoed_updates() -> None:
+    body = {"status": "COMPLETE", "results": [_company("512", None), _company("513", None)]}
+    outcomes = parse_batch_write(body, ["C1", "C2"], ID, {"C1": "901", "C2": "902"}, 200)
+    assert [(outcomes[key].status, outcomes[key].external_id) for key in ("C1", "C2")] == [
+        ("delivered", "901"), ("delivered", "902")]
+
+
+@pytest.mark.parametrize(
+    ("error", "size", "split"),
+    [
+        (DeliveryError("bad", status=400, body={"category": "VALIDATION_ERROR"}), 2, True),
+        (DeliveryError("taken", status=409), 10, True),
+        (DeliveryError("bad", status=400), 1, False),
+        (DeliveryError("token", status=401), 10, False),
+        (DeliveryError("scopes", status=403), 10, False),
+        (DeliveryError("exhausted", status=503, retryable=True), 10, False),
+        (DeliveryError("lost connection", status=None, retryable=True), 10, False),
+        (DeliveryError("too long a wait", status=429, retryable=True), 10, False),
+    ],
+    ids=["400", "409", "one-record", "401", "403", "5xx", "connection", "429"],
+)
+def test_only_a_refusal_that_one_record_can_cause_is_split(error: DeliveryError, size: int, split: bool) -> None:
+    assert is_splittable_refusal(error, size) is split
 
 
 def test_whole_batch_failures() -> None:

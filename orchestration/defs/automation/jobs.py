@@ -6,9 +6,11 @@ import dagster as dg
 
 SYNC_GROUP = "sync"
 
+# One process, one step at a time: DuckDB allows one writer per file, and every step writes the warehouse.
 refresh_job = dg.define_asset_job(
     "expansion_refresh",
     selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
     description="Load the landing files, run `dbt build` (models and tests), then the gated syncs.",
 )
 
@@ -23,5 +25,6 @@ daily_refresh = dg.ScheduleDefinition(
 build_job = dg.define_asset_job(
     "expansion_build",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(SYNC_GROUP),
+    executor_def=dg.in_process_executor,
     description="Everything but the syncs: load and `dbt build` (what `expansion run --no-sync` runs).",
 )

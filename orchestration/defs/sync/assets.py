@@ -1,10 +1,13 @@
 """One asset per destination: deliver a checked sync model through the ledger, to the vendor or the outbox.
 
 A sync asset depends on its sync model, whose dbt tests and Great Expectations check are blocking: when one
-fails, the sync does not run. The destination is the vendor when its credential is in the environment
-(HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY; base URLs HUBSPOT_BASE_URL, KLAVIYO_BASE_URL), read when the asset runs
-and never logged; otherwise the local outbox. A sync that leaves records rejected or to retry fails its step
-after recording them, so the run says so; the ledger retries them next run.
+fails, the sync does not run in that run. The asset also validates the rows it is about to send with the same
+suite itself, so that materialising it alone (from the UI, say) cannot deliver a table that fails its suite.
+
+The destination is the vendor when its credential is in the environment (HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY;
+base URLs HUBSPOT_BASE_URL, KLAVIYO_BASE_URL), read when the asset runs and never logged; otherwise the local
+outbox. A sync that leaves records rejected or to retry fails its step after recording them, so the run says
+so; the ledger retries them next run.
 """
 
 
@@ -17,11 +20,13 @@ import dagster as dg
 
 from orchestration.defs.quality.checks import SYNC_SCHEMA
 from orchestration.defs.resources import WarehouseResource
+from orchestration.lib import paths
 from orchestration.lib.sync.delivery import DeliverySummary, deliver, read_records
 from orchestration.lib.sync.destinations import Destination, DestinationError
 from orchestration.lib.sync.hubspot import HubSpotCompanies
 from orchestration.lib.sync.klaviyo import KlaviyoEvents
 from orchestration.lib.sync.outbox import OutboxDestination
+from orchestration.lib.validation import validate_frame
 
 DESTINATIONS_GROUP = "sync"
 
@@ -33,13 +38,14 @@ class SyncSpec:
     vendor: str  # the destination's name, also the outbox folder
     credential_env: str  # set -> the vendor; unset -> the outbox
     vendor_factory: Callable[[Mapping[str, str]], Destination]
+    resend_changed: bool  # the vendor updates in place (HubSpot); events are final once delivered (Klaviyo)
 
 
 SYNCS = (
     SyncSpec("hubspot_companies", "sync_hubspot__companies", "hubspot.companies", "HUBSPOT_ACCESS_TOKEN",
-             HubSpotCompanies.from_environment),
+             HubSpotCompanies.from_environment, resend_changed=True),
     SyncSpec("klaviyo_cross_sell_events", "sync_klaviyo__cross_sell_events", "klaviyo.events", "KLAVIYO_API_KEY",
-             KlaviyoEvents.from_environment),
+             KlaviyoEvents.from_environment, resend_changed=False),
 )
 
 
@@ -68,6 +74,7 @@ def summary_metadata(summary: DeliverySummary) -> dict[str, dg.MetadataValue]:
         "delivered": dg.MetadataValue.int(summary.delivered),
         "rejected": dg.MetadataValue.int(summary.rejected),
         "retryable": dg.MetadataValue.int(summary.retryable),
+        "expired": dg.MetadataValue.int(summary.expired),
         "dagster/row_count": dg.MetadataValue.int(summary.delivered),
     }
 
@@ -78,6 +85,7 @@ def build_sync_asset(spec: SyncSpec) -> dg.AssetsDefinition:
         group_name=DESTINATIONS_GROUP,
         deps=[dg.AssetKey([SYNC_SCHEMA, spec.model])],
         kinds={spec.vendor.split(".")[0]},
+        automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
         description=f"sync.{spec.model} delivered to {spec.vendor} (or the outbox without {spec.credential_env}), "
         "each record once per payload, through the ledger sync.delivery_ledger.",
     )
@@ -87,8 +95,13 @@ def build_sync_asset(spec: SyncSpec) -> dg.AssetsDefinition:
         try:
             destination.check()
             with warehouse.connect() as con:
+                frame = con.execute(f"select * from {SYNC_SCHEMA}.{spec.model}").df()
+                gate = validate_frame(frame, spec.model, expectations_dir=paths.expectations_dir())
+                if not gate.success:
+                    raise dg.Failure(description=f"sync.{spec.model} fails its Great Expectations suite; nothing "
+                                     f"was delivered: {' '.join(gate.failures)}", allow_retries=False)
                 records = read_records(con, f"{SYNC_SCHEMA}.{spec.model}")
-                summary = deliver(con, destination, records, context.run_id,
+                summary = deliver(con, destination, records, context.run_id, resend_changed=spec.resend_changed,
                                   progress=lambda s: context.log.info(
                                       f"{s.destination}: {s.sent:,} of {s.records - s.unchanged:,} sent"))
         except DestinationError as error:

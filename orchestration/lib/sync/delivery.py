@@ -31,6 +31,7 @@ class DeliverySummary:
     delivered: int = 0
     rejected: int = 0
     retryable: int = 0
+    expired: int = 0  # never delivered, and no longer in the sync model (e.g. a send window that closed)
     problems: list[str] = field(default_factory=list)  # a few vendor reasons, for the run summary
 
     @property
@@ -42,6 +43,8 @@ class DeliverySummary:
                 f"{self.unchanged:,} unchanged since their last delivery")
         if self.rejected or self.retryable:
             text += f", {self.rejected:,} rejected, {self.retryable:,} to retry next run"
+        if self.expired:
+            text += f", {self.expired:,} earlier failures expired (no longer in the sync model)"
         return text + "."
 
 
@@ -66,6 +69,8 @@ def records_from_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     key_index = columns.index(KEY_COLUMN)
     records = []
     for row in rows:
+        if row[key_index] is None:
+            raise ValueError(f"a row has no {KEY_COLUMN}; every record needs its key.")
         payload = {name: json_safe(value) for name, value in zip(columns, row, strict=True) if name != KEY_COLUMN}
         records.append(Record(key=str(row[key_index]), payload=payload))
     keys = Counter(record.key for record in records)
@@ -83,10 +88,17 @@ def read_records(con: duckdb.DuckDBPyConnection, relation: str) -> list[Record]:
 
 def deliver(con: duckdb.DuckDBPyConnection, destination: Destination, records: Sequence[Record], run_id: str,
             now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
-            progress: Callable[[DeliverySummary], None] | None = None) -> DeliverySummary:
-    """Send what the ledger says is due, one batch at a time: pending first (committed), then the outcomes."""
+            progress: Callable[[DeliverySummary], None] | None = None,
+            resend_changed: bool = True) -> DeliverySummary:
+    """Send what the ledger says is due, one batch at a time: pending first (committed), then the outcomes.
+
+    `records` is the whole sync model: what is not in it any more and was never delivered expires. With
+    `resend_changed` False (events), a key once delivered is never sent again, whatever its payload.
+    """
     summary = DeliverySummary(destination=destination.name, records=len(records))
-    to_send, summary.unchanged = ledger.records_to_send(con, destination.name, records)
+    summary.expired = ledger.expire_missing(con, destination.name, [record.key for record in records], run_id,
+                                            now())
+    to_send, summary.unchanged = ledger.records_to_send(con, destination.name, records, resend_changed)
     for start in range(0, len(to_send), destination.batch_size):
         batch = to_send[start:start + destination.batch_size]
         ledger.mark_pending(con, destination.name, batch, run_id, now())

@@ -3,12 +3,18 @@
 One place decides what is retried and how long to wait, so HubSpot and Klaviyo behave alike:
 
 - 2xx, and any status the caller accepts (a 409 it can handle, say), is returned;
-- 429 waits for `Retry-After` (seconds or an HTTP date, capped), or the backoff when there is none;
-- 5xx, refused or reset connections and timeouts wait an exponential backoff with full jitter;
+- 429 and 503 wait for `Retry-After` (seconds or an HTTP date), or the backoff when there is none; a
+  `Retry-After` longer than `max_retry_after_seconds` is not waited out: it raises a retryable `DeliveryError`
+  naming the wait, and the next run sends again;
+- other 5xx, refused or reset connections and timeouts wait an exponential backoff with full jitter;
 - any other 4xx raises a non-retryable `DeliveryError` at once, with the vendor's own message.
 
-Sends are idempotent by design (upsert by external id, events by `unique_id`), so retrying a POST whose answer
-was lost cannot duplicate a record. Header values never reach a message, a repr or a log line.
+Most sends are idempotent by design (upsert by external id, events by `unique_id`), so retrying a POST whose
+answer was lost cannot duplicate a record. A send that is not (HubSpot's `batch/create`) goes with
+`idempotent=False`: it is sent again only when it cannot have been processed, that is after a 429 or a connection
+that never opened (see `never_reached_server`); a 5xx, a timeout waiting for the answer or a connection lost after
+sending raises a retryable `DeliveryError` at once, and the caller finds out on its next attempt what the lost
+request did. Header values never reach a message, a repr or a log line.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 LOGGER_NAME = "expansion.sync.http"
 REDACTED = "<redacted>"
@@ -37,6 +44,8 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+# Statuses whose `Retry-After` says how long to wait (RFC 9110 defines it for 503; vendors send it with 429).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,13 @@ class JsonHttpClient:
         params: Mapping[str, str] | None = None,
         content_type: str = "application/json",
         accept_statuses: Iterable[int] = (),
+        idempotent: bool = True,
     ) -> HttpResponse:
-        """Send one request, retrying what is transient; return the answer or raise `DeliveryError`."""
+        """Send one request, retrying what is transient; return the answer or raise `DeliveryError`.
+
+        With `idempotent=False` (a create the vendor would make twice), only a 429 and a connection that never
+        opened are retried; any other transient failure raises a retryable `DeliveryError` without resending.
+        """
         method = method.upper()
         accepted = frozenset(accept_statuses)
         headers = dict(self._headers)
@@ -137,7 +151,7 @@ class JsonHttpClient:
             headers["Content-Type"] = content_type
         failure = Failure("no answer")
         for attempt in range(self.max_attempts):
-            outcome = self._attempt(method, path, data, headers, params, accepted, attempt)
+            outcome = self._attempt(method, path, data, headers, params, accepted, attempt, idempotent)
             if isinstance(outcome, HttpResponse):
                 return outcome
             failure = outcome
@@ -151,32 +165,47 @@ class JsonHttpClient:
         )
 
     def _attempt(self, method: str, path: str, data: bytes | None, headers: Mapping[str, str],
-                 params: Mapping[str, str] | None, accepted: frozenset[int], attempt: int) -> HttpResponse | Failure:
+                 params: Mapping[str, str] | None, accepted: frozenset[int], attempt: int,
+                 idempotent: bool = True) -> HttpResponse | Failure:
         """One send: the response when it is final, a `Failure` to retry, or a raised `DeliveryError`."""
         try:
             raw = self._session.request(method, self.url(path), data=data, headers=headers, params=params,
                                         timeout=self.timeout)
         except TRANSIENT_ERRORS as error:
+            if not idempotent and not never_reached_server(error):
+                raise not_resent(method, path, describe_error(error)) from error
             return Failure(describe_error(error), wait=self.backoff(attempt))
         response = to_response(raw)
         if 200 <= response.status < 300 or response.status in accepted:
             return response
         if not is_retryable_status(response.status):
             raise rejected(method, path, response)
-        return Failure(status_line(response.status, raw.reason), status=response.status, body=response.body,
-                       wait=self.wait_for(response, attempt))
+        status = status_line(response.status, raw.reason)
+        if not idempotent and response.status != 429:  # a 429 is refused before processing; a 5xx may come after
+            raise not_resent(method, path, status, response)
+        return Failure(status, status=response.status, body=response.body,
+                       wait=self.wait_for(method, path, response, attempt, status))
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform between 0 and min(max, base * 2**attempt)."""
         return random.uniform(0.0, min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt))
 
-    def wait_for(self, response: HttpResponse, attempt: int) -> float:
-        """How long to wait before retrying `response`: its capped Retry-After on a 429, else the backoff."""
-        if response.status == 429:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            if retry_after is not None:
-                return min(retry_after, self.max_retry_after_seconds)
-        return self.backoff(attempt)
+    def wait_for(self, method: str, path: str, response: HttpResponse, attempt: int, answer: str) -> float:
+        """How long to wait before retrying `response`: its Retry-After on a 429 or 503, else the backoff.
+
+        A Retry-After beyond `max_retry_after_seconds` raises a retryable `DeliveryError` instead: sleeping the cap
+        and sending early would only be refused again, so the request waits for the next run.
+        """
+        retry_after = requested_wait(response)
+        if retry_after is None:
+            return self.backoff(attempt)
+        if retry_after > self.max_retry_after_seconds:
+            raise DeliveryError(
+                f"{method} {path} was answered {answer} with Retry-After {retry_after:.0f} s, longer than the "
+                f"{self.max_retry_after_seconds:g} s this client waits; it is left for the next run.",
+                status=response.status, body=response.body, retryable=True,
+            )
+        return retry_after
 
 
 def encode_json(value: Any) -> bytes:
@@ -199,6 +228,13 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def requested_wait(response: HttpResponse) -> float | None:
+    """The seconds a 429 or 503 asks us to wait in `Retry-After`, or None (another status, no usable header)."""
+    if response.status not in RETRY_AFTER_STATUSES:
+        return None
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def is_retryable_status(status: int) -> bool:
@@ -260,19 +296,60 @@ def rejected(method: str, path: str, response: HttpResponse) -> DeliveryError:
                          status=response.status, body=response.body, retryable=False)
 
 
+def not_resent(method: str, path: str, what: str, response: HttpResponse | None = None) -> DeliveryError:
+    """The retryable error for a non-idempotent request that failed after it may have reached the vendor."""
+    return DeliveryError(
+        f"{method} {path} failed with {what}, possibly after the vendor processed it; it is not sent again "
+        "(that could duplicate it) and is left for the next run.",
+        status=response.status if response else None, body=response.body if response else None, retryable=True,
+    )
+
+
+def never_reached_server(error: Exception) -> bool:
+    """Whether a transport error from requests happened before the request could reach the server.
+
+    What requests (with its default of no urllib3 retries) lets us tell apart:
+
+    - True: `ConnectTimeout`, and a `ConnectionError` caused by urllib3's `NewConnectionError` (refused,
+      unreachable, DNS failure). The connection never opened, so not one byte was sent.
+    - False: `ReadTimeout` (sent, no answer in time), a `ConnectionError` caused by urllib3's `ProtocolError`
+      (the server closed or reset the connection after we wrote: `RemoteDisconnected`, `ConnectionResetError`)
+      and `ChunkedEncodingError` (the answer was cut). The server may have processed the request.
+
+    What it cannot: a reset on a reused keep-alive connection that the server had already closed looks like a
+    reset after the server read the request, and an SSL or proxy error may come before or after sending. All of
+    those count as possibly received (False): a request wrongly held back waits for the next run, a request
+    wrongly sent again may be made twice.
+    """
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return False
+    if isinstance(error, requests.ConnectionError):
+        return any(isinstance(cause, NewConnectionError) for cause in causes(error))
+    return False
+
+
 def status_line(status: int, reason: str | None) -> str:
     """`503 Service Unavailable`, or the bare status when there is no reason phrase."""
     return f"{status} {reason}".strip() if reason else str(status)
 
 
-def describe_error(error: Exception) -> str:
-    """A transport error as one short phrase: its type and the innermost cause's message (no headers in it)."""
-    cause: BaseException = error
-    for _ in range(10):
+def causes(error: BaseException, depth: int = 10) -> list[BaseException]:
+    """`error` and the errors inside it, outermost first: urllib3's `reason`, `__cause__`, or an error among args."""
+    chain = [error]
+    for _ in range(depth):
+        cause = chain[-1]
         inner = getattr(cause, "reason", None) or cause.__cause__ or next(
             (arg for arg in cause.args if isinstance(arg, BaseException)), None)
-        if not isinstance(inner, BaseException) or inner is cause:
+        if not isinstance(inner, BaseException) or any(inner is seen for seen in chain):
             break
-        cause = inner
+        chain.append(inner)
+    return chain
+
+
+def describe_error(error: Exception) -> str:
+    """A transport error as one short phrase: its type and the innermost cause's message (no headers in it)."""
+    cause = causes(error)[-1]
     detail = trim(str(cause))
     return f"{type(error).__name__}: {detail}" if detail else type(error).__name__

@@ -8,8 +8,13 @@ calls, each idempotent on a replay:
 3. `POST /crm/v3/objects/companies/batch/create` for the rest (each input with `associations: []`).
 
 A replay after a crash finds the companies the first attempt created and updates them instead of creating twice.
+For the same reason a create is never resent within a run once it may have reached HubSpot (a 5xx, a timeout, a
+connection lost after sending): its records end `retryable`, and the next run's batch/read finds any company it made.
+
 HubSpot answers 207 with `results` and `errors` when part of a batch fails; each error names the records it is
-about in its `context` (ids or id property values), which is how a record gets its own outcome.
+about in its `context` (ids or id property values), which is how a record gets its own outcome. When one bad input
+makes HubSpot refuse a whole create or update instead (a 400 VALIDATION_ERROR naming no record), the batch is sent
+again in halves until the records at fault are alone, so only they end `rejected`.
 
 Everything that turns records into request bodies or responses into outcomes is a pure function below the class.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -112,19 +117,36 @@ class HubSpotCompanies:
         return [outcome_for(record.key, outcomes) for record in batch]
 
     def _update(self, records: list[Record], hubspot_ids: Mapping[str, str]) -> dict[str, RecordOutcome]:
-        body = batch_update_body(records, hubspot_ids, self.id_property)
-        return self._send(BATCH_UPDATE_PATH, body, [record.key for record in records], hubspot_ids)
+        def body(part: Sequence[Record]) -> dict[str, Any]:
+            return batch_update_body(part, hubspot_ids, self.id_property)
+
+        return self._send(BATCH_UPDATE_PATH, records, body, hubspot_ids, idempotent=True)
 
     def _create(self, records: list[Record]) -> dict[str, RecordOutcome]:
-        body = batch_create_body(records, self.id_property)
-        return self._send(BATCH_CREATE_PATH, body, [record.key for record in records], {})
+        def body(part: Sequence[Record]) -> dict[str, Any]:
+            return batch_create_body(part, self.id_property)
 
-    def _send(self, path: str, body: dict[str, Any], keys: list[str],
-              hubspot_ids: Mapping[str, str]) -> dict[str, RecordOutcome]:
+        # Not idempotent: a create resent after HubSpot committed it would make the companies twice.
+        return self._send(BATCH_CREATE_PATH, records, body, {}, idempotent=False)
+
+    def _send(self, path: str, records: Sequence[Record], body: Callable[[Sequence[Record]], dict[str, Any]],
+              hubspot_ids: Mapping[str, str], *, idempotent: bool) -> dict[str, RecordOutcome]:
+        """Send `records` in one request; when HubSpot refuses it as a whole, send each half again (recursively).
+
+        Bisection finds b bad records among n in about 2·b·log2(n) requests instead of n; only a refusal that the
+        same request could earn from one record's content is split (see `is_splittable_refusal`). Resending the
+        halves of a refused create cannot duplicate: a 4xx means HubSpot wrote nothing of that batch, and were it
+        otherwise the unique id property would make HubSpot answer 409 (retryable) rather than create twice.
+        """
+        keys = [record.key for record in records]
         try:
-            response = self._client.request("POST", path, json_body=body)
+            response = self._client.request("POST", path, json_body=body(records), idempotent=idempotent)
         except DeliveryError as error:
-            return {key: batch_failure_outcome(key, error) for key in keys}
+            if not is_splittable_refusal(error, len(records)):
+                return {key: batch_failure_outcome(key, error) for key in keys}
+            middle = len(records) // 2
+            first = self._send(path, records[:middle], body, hubspot_ids, idempotent=idempotent)
+            return first | self._send(path, records[middle:], body, hubspot_ids, idempotent=idempotent)
         return parse_batch_write(response.body, keys, self.id_property, hubspot_ids, response.status)
 
 
@@ -146,6 +168,18 @@ def batch_failure_outcome(key: str, error: DeliveryError) -> RecordOutcome:
     if error.retryable or error.status == 409:  # 409: a lost create race, the next read finds the company
         return RecordOutcome(key=key, status="retryable", detail=str(error))
     return RecordOutcome(key=key, status="rejected", detail=vendor_message(error.body) or str(error))
+
+
+def is_splittable_refusal(error: DeliveryError, size: int) -> bool:
+    """Whether a whole-batch failure of `size` records is worth sending again in halves.
+
+    Yes for a non-retryable 4xx other than 401/403 (HubSpot's 400 VALIDATION_ERROR when one input is bad, a 409
+    when one value is taken) on more than one record: the halves find the records at fault. Not for a bad token,
+    a single record, or a failure that is retryable anyway (429, 5xx, lost connections).
+    """
+    status = error.status
+    return (size > 1 and not error.retryable and status is not None and 400 <= status < 500
+            and status not in AUTH_STATUSES)
 
 
 def vendor_message(body: Any) -> str | None:
@@ -317,11 +351,13 @@ def parse_batch_write(body: Any, keys: Sequence[str], id_property: str, hubspot_
 
     Results become `delivered` with their HubSpot id; errors become `rejected` with HubSpot's message, or
     `retryable` when their category or status says so. A record neither confirmed nor named: delivered on a
-    complete 200/201 without errors (HubSpot accepted the whole batch), retryable otherwise.
+    complete 200/201 without errors that holds one result per input (HubSpot accepted the whole batch, but the
+    results may not echo our id property), retryable otherwise, including a 200/201 with fewer results than inputs.
     """
     matcher = _Matcher(tuple(keys), id_property, hubspot_ids)
     outcomes: dict[str, RecordOutcome] = {}
-    for result in _entries(body, "results"):
+    results = _entries(body, "results")
+    for result in results:
         key = matcher.key_of_result(result)
         if key is not None:
             external_id = str(result["id"]) if result.get("id") is not None else hubspot_ids.get(key)
@@ -333,14 +369,18 @@ def parse_batch_write(body: Any, keys: Sequence[str], id_property: str, hubspot_
         outcomes.update({key: error_outcome(key, error) for key in named})
         if not named:
             unattributed.append(error)
-    complete = status in (200, 201) and not errors
+    accepted = status in (200, 201) and not errors
+    complete = accepted and len(results) == len(keys)
+    sentence = "HubSpot did not confirm this company"
+    if accepted and not complete:
+        sentence += f" (its answer holds {len(results)} results for {len(keys)} inputs)"
     for key in keys:
         if key in outcomes:
             continue
         if complete:
             outcomes[key] = RecordOutcome(key=key, status="delivered", external_id=hubspot_ids.get(key))
         else:
-            detail = _unconfirmed_detail("HubSpot did not confirm this company", unattributed)
+            detail = _unconfirmed_detail(sentence, unattributed)
             outcomes[key] = RecordOutcome(key=key, status="retryable", detail=detail)
     return outcomes
 

@@ -1,21 +1,25 @@
 """The delivery ledger: what was sent where, with which payload hash, and what came back. Warehouse-side.
 
 `sync.delivery_ledger` holds one row per destination and record key: the last payload hash tried, its status
-(`pending` while a batch is in flight, then `delivered`, `rejected` or `retryable`), the destination's id, the
-vendor's reason, attempts and times. `sync.delivery_log` appends one row per attempt outcome.
+(`pending` while a batch is in flight, then `delivered`, `rejected` or `retryable`; `expired` when it left the
+sync model before it was delivered), the destination's id, the vendor's reason, attempts and times.
+`sync.delivery_log` appends one row per attempt outcome and expiry.
 
-It decides what a run sends: a record goes out when the destination has never had it, when its payload hash
-changed, or when its last attempt did not end `delivered` (rejected and retryable records are retried every
-run, never skipped for good). Rows are written `pending` before their batch leaves, so a crash between sending
-and recording leaves them pending and the next run sends them again; destinations upsert by the record key, so
-that replay cannot duplicate.
+It decides what a run sends: a record goes out when the destination has never had it, when its last attempt did
+not end `delivered` (rejected and retryable records are retried every run while the sync model holds them), or,
+for destinations that update in place (HubSpot), when its payload hash changed; an event destination (Klaviyo
+keeps the first event of a unique_id) never gets a delivered key again. Rows are written `pending` before their
+batch leaves, so a crash between sending and recording leaves them pending and the next run sends them again;
+destinations upsert by the record key, so that replay cannot duplicate. A record not delivered that is no longer
+in the sync model is marked `expired` and counted, never dropped silently.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +36,18 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 of the payload as canonical JSON (sorted keys, no spaces; dates and decimals as text)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit the statements inside together, or none of them."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,30 +88,58 @@ class Pending:
     payload_hash: str
 
 
-def records_to_send(con: duckdb.DuckDBPyConnection, destination: str,
-                    records: Sequence[Record]) -> tuple[list[Pending], int]:
-    """(the records to send, how many are already delivered with the same payload and are skipped)."""
+def records_to_send(con: duckdb.DuckDBPyConnection, destination: str, records: Sequence[Record],
+                    resend_changed: bool = True) -> tuple[list[Pending], int]:
+    """(the records to send, how many are skipped as already delivered: with the same payload, or at all when
+    `resend_changed` is False)."""
     ensure_tables(con)
     hashed = [Pending(record, payload_hash(record.payload)) for record in records]
     delivered = dict(con.execute(
         f"select record_key, payload_hash from {LEDGER} where destination = ? and status = 'delivered'",
         [destination]).fetchall())
-    to_send = [item for item in hashed if delivered.get(item.record.key) != item.payload_hash]
+    to_send = [item for item in hashed if item.record.key not in delivered
+               or (resend_changed and delivered[item.record.key] != item.payload_hash)]
     return to_send, len(hashed) - len(to_send)
+
+
+def expire_missing(con: duckdb.DuckDBPyConnection, destination: str, current_keys: Iterable[str], run_id: str,
+                   now: datetime) -> int:
+    """Mark `expired` the records never delivered that the sync model no longer holds; how many there were."""
+    ensure_tables(con)
+    con.execute("create or replace temporary table current_sync_keys as select unnest(?::varchar[]) as record_key",
+                [list(current_keys)])
+    stale = f"""
+        from {LEDGER}
+        where destination = ? and status in ('pending', 'retryable', 'rejected')
+            and record_key not in (select record_key from current_sync_keys)"""
+    with transaction(con):
+        con.execute(f"""
+            insert into {LOG}
+            select destination, record_key, payload_hash, 'expired', external_id,
+                'left the sync model before it was delivered (last: ' || status || ')', ?, ?
+            {stale}""", [run_id, now, destination])
+        expired = con.execute(f"select count(*) {stale}", [destination]).fetchone()[0]
+        con.execute(f"""
+            update {LEDGER} set status = 'expired', run_id = ?, last_attempted_at = ?
+            where destination = ? and status in ('pending', 'retryable', 'rejected')
+                and record_key not in (select record_key from current_sync_keys)""", [run_id, now, destination])
+    con.execute("drop table current_sync_keys")
+    return expired
 
 
 def mark_pending(con: duckdb.DuckDBPyConnection, destination: str, batch: Iterable[Pending], run_id: str,
                  now: datetime) -> None:
     """Write-ahead: the batch is about to leave. Committed before sending."""
     rows = [(destination, item.record.key, item.payload_hash, run_id, now) for item in batch]
-    con.executemany(f"""
-        insert into {LEDGER} (destination, record_key, payload_hash, status, attempts, run_id,
-                              first_attempted_at, last_attempted_at)
-        values (?, ?, ?, 'pending', 0, ?, ?, ?)
-        on conflict (destination, record_key) do update set
-            payload_hash = excluded.payload_hash, status = 'pending', run_id = excluded.run_id,
-            last_attempted_at = excluded.last_attempted_at
-        """, [(*row, row[-1]) for row in rows])
+    with transaction(con):
+        con.executemany(f"""
+            insert into {LEDGER} (destination, record_key, payload_hash, status, attempts, run_id,
+                                  first_attempted_at, last_attempted_at)
+            values (?, ?, ?, 'pending', 0, ?, ?, ?)
+            on conflict (destination, record_key) do update set
+                payload_hash = excluded.payload_hash, status = 'pending', run_id = excluded.run_id,
+                last_attempted_at = excluded.last_attempted_at
+            """, [(*row, row[-1]) for row in rows])
 
 
 def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Sequence[Pending],
@@ -110,11 +154,12 @@ def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Seq
     rows = [(outcome.status, outcome.external_id, outcome.detail, run_id, now,
              now if outcome.status == "delivered" else None, destination, outcome.key)
             for outcome in all_outcomes if outcome.key in hashes]
-    con.executemany(f"""
-        update {LEDGER} set status = ?, external_id = coalesce(?, external_id), detail = ?, run_id = ?,
-            attempts = attempts + 1, last_attempted_at = ?, delivered_at = coalesce(?, delivered_at)
-        where destination = ? and record_key = ?
-        """, rows)
-    con.executemany(f"insert into {LOG} values (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (destination, outcome.key, hashes[outcome.key], outcome.status, outcome.external_id, outcome.detail,
-         run_id, now) for outcome in all_outcomes if outcome.key in hashes])
+    with transaction(con):
+        con.executemany(f"""
+            update {LEDGER} set status = ?, external_id = coalesce(?, external_id), detail = ?, run_id = ?,
+                attempts = attempts + 1, last_attempted_at = ?, delivered_at = coalesce(?, delivered_at)
+            where destination = ? and record_key = ?
+            """, rows)
+        con.executemany(f"insert into {LOG} values (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (destination, outcome.key, hashes[outcome.key], outcome.status, outcome.external_id, outcome.detail,
+             run_id, now) for outcome in all_outcomes if outcome.key in hashes])
