@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -105,7 +106,13 @@ def format_summary(settings: RunSettings, outcome: RunOutcome, loads: list[tuple
         lines += [f"  {sentence}" for sentence in outcome.deliveries]
     else:
         lines.append("Syncs: none ran; nothing was delivered.")
+    lines.append(f"dbt's own output: {dbt_output_path()}")
     return "\n".join(lines)
+
+
+def dbt_output_path() -> Path:
+    """Where `expansion run` keeps dbt's own log lines (dbt's target folder, beside run_results.json)."""
+    return paths.dbt_target_path() / "expansion_run_dbt_output.log"
 
 
 def run_pipeline(settings: RunSettings) -> RunOutcome:
@@ -122,7 +129,11 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
         "ops": {"dbt_build": {"config": {"vars": settings.vars}}},
         "loggers": {"progress": {}},
     }
-    with dg.DagsterInstance.ephemeral() as instance:
+    # dagster-dbt echoes every dbt log line to stdout; keep stdout for the summary and the lines in a file
+    dbt_output = dbt_output_path()
+    dbt_output.parent.mkdir(parents=True, exist_ok=True)
+    with (dg.DagsterInstance.ephemeral() as instance, dbt_output.open("w", encoding="utf-8") as sink,
+          contextlib.redirect_stdout(sink)):
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
     outcome = RunOutcome(success=result.success, summary="")
     for event in result.all_events:
