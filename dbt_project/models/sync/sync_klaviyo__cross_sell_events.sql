@@ -31,15 +31,15 @@ consenting_recommendations as (
 events as (
     select
         contact_id,
-        arg_min(source_order_id, rank) as source_order_id,
-        arg_min(customer_id, rank) as customer_id,
-        arg_min(email, rank) as email,
-        arg_min(first_name, rank) as first_name,
+        min_by(source_order_id, rank) as source_order_id,
+        min_by(customer_id, rank) as customer_id,
+        min_by(email, rank) as email,
+        min_by(first_name, rank) as first_name,
         bool_and(is_email_consented) as is_email_consented,
-        arg_min(source_product_id, rank) as source_product_id,
-        arg_min(source_product_name, rank) as source_product_name,
-        arg_min(send_after, rank) as send_after,
-        arg_min(send_before, rank) as send_before,
+        min_by(source_product_id, rank) as source_product_id,
+        min_by(source_product_name, rank) as source_product_name,
+        min_by(send_after, rank) as send_after,
+        min_by(send_before, rank) as send_before,
         count(*) as recommendation_count,
         to_json(
             list(
