@@ -129,37 +129,46 @@ def expire_missing(con: duckdb.DuckDBPyConnection, destination: str, current_key
 
 def mark_pending(con: duckdb.DuckDBPyConnection, destination: str, batch: Iterable[Pending], run_id: str,
                  now: datetime) -> None:
-    """Write-ahead: the batch is about to leave. Committed before sending."""
-    rows = [(destination, item.record.key, item.payload_hash, run_id, now) for item in batch]
+    """Write-ahead: the batch is about to leave. Committed before sending. One statement for the whole batch."""
+    items = list(batch)
     with transaction(con):
-        con.executemany(f"""
+        con.execute(f"""
             insert into {LEDGER} (destination, record_key, payload_hash, status, attempts, run_id,
                                   first_attempted_at, last_attempted_at)
-            values (?, ?, ?, 'pending', 0, ?, ?, ?)
+            select $destination, unnest($keys::varchar[]), unnest($hashes::varchar[]), 'pending', 0, $run_id,
+                $now, $now
             on conflict (destination, record_key) do update set
                 payload_hash = excluded.payload_hash, status = 'pending', run_id = excluded.run_id,
                 last_attempted_at = excluded.last_attempted_at
-            """, [(*row, row[-1]) for row in rows])
+            """, {"destination": destination, "keys": [item.record.key for item in items],
+                  "hashes": [item.payload_hash for item in items], "run_id": run_id, "now": now})
 
 
 def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Sequence[Pending],
                     outcomes: Sequence[RecordOutcome], run_id: str, now: datetime) -> None:
     """Store what came back for a batch: the ledger's current state and one log row per record."""
     hashes = {item.record.key: item.payload_hash for item in batch}
-    by_key = {outcome.key: outcome for outcome in outcomes}
-    missing = [key for key in hashes if key not in by_key]
+    by_key = {outcome.key: outcome for outcome in outcomes if outcome.key in hashes}
     # a destination that forgot a record must not make it look delivered: it stays retryable
-    all_outcomes = [*by_key.values(), *(RecordOutcome(key, "retryable", detail="no outcome reported")
-                                        for key in missing)]
-    rows = [(outcome.status, outcome.external_id, outcome.detail, run_id, now,
-             now if outcome.status == "delivered" else None, destination, outcome.key)
-            for outcome in all_outcomes if outcome.key in hashes]
+    stored = [by_key.get(key) or RecordOutcome(key, "retryable", detail="no outcome reported") for key in hashes]
+    outcome_rows = """(select unnest($keys::varchar[]) as record_key, unnest($hashes::varchar[]) as payload_hash,
+                               unnest($statuses::varchar[]) as status, unnest($ids::varchar[]) as external_id,
+                               unnest($details::varchar[]) as detail)"""
+    parameters = {"keys": [outcome.key for outcome in stored], "hashes": [hashes[outcome.key] for outcome in stored],
+                  "statuses": [outcome.status for outcome in stored],
+                  "ids": [outcome.external_id for outcome in stored], "details": [outcome.detail for outcome in stored],
+                  "destination": destination, "run_id": run_id, "now": now}
     with transaction(con):
-        con.executemany(f"""
-            update {LEDGER} set status = ?, external_id = coalesce(?, external_id), detail = ?, run_id = ?,
-                attempts = attempts + 1, last_attempted_at = ?, delivered_at = coalesce(?, delivered_at)
-            where destination = ? and record_key = ?
-            """, rows)
-        con.executemany(f"insert into {LOG} values (?, ?, ?, ?, ?, ?, ?, ?)", [
-            (destination, outcome.key, hashes[outcome.key], outcome.status, outcome.external_id, outcome.detail,
-             run_id, now) for outcome in all_outcomes if outcome.key in hashes])
+        con.execute(f"""
+            update {LEDGER} set status = outcomes.status,
+                external_id = coalesce(outcomes.external_id, {LEDGER}.external_id), detail = outcomes.detail,
+                run_id = $run_id, attempts = attempts + 1, last_attempted_at = $now,
+                delivered_at = case when outcomes.status = 'delivered' then $now else delivered_at end
+            from {outcome_rows} as outcomes
+            where {LEDGER}.destination = $destination and {LEDGER}.record_key = outcomes.record_key
+            """, parameters)
+        con.execute(f"""
+            insert into {LOG}
+            select $destination, record_key, payload_hash, status, external_id, detail, $run_id, $now
+            from {outcome_rows}
+            """, parameters)
