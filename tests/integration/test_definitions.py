@@ -46,3 +46,22 @@ def test_jobs_and_schedule_are_defined() -> None:
     assert defs.resolve_job_def("expansion_build") is not None
     schedule = defs.resolve_schedule_def("daily_refresh")
     assert schedule.cron_schedule == "0 5 * * *"
+
+
+def test_syncs_sit_behind_blocking_checks_and_only_the_refresh_job_runs_them() -> None:
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    for destination, model in (("hubspot_companies", "sync_hubspot__companies"),
+                               ("klaviyo_cross_sell_events", "sync_klaviyo__cross_sell_events")):
+        sync_asset, sync_model = dg.AssetKey(["destinations", destination]), dg.AssetKey(["sync", model])
+        assert graph.get(sync_asset).parent_keys == {sync_model}
+        gate = dg.AssetCheckKey(sync_model, "great_expectations")
+        assert gate in graph.asset_check_keys
+        assert graph.get_check_spec(gate).blocking
+        # the sync model's dbt tests are checks on it too (a failing one fails the dbt step upstream)
+        assert any(key.asset_key == sync_model and key.name.startswith("unique_") for key in graph.asset_check_keys)
+    refresh = defs.resolve_job_def("expansion_refresh")
+    build = defs.resolve_job_def("expansion_build")
+    assert dg.AssetKey(["destinations", "hubspot_companies"]) in refresh.asset_layer.selected_asset_keys
+    assert dg.AssetKey(["destinations", "hubspot_companies"]) not in build.asset_layer.selected_asset_keys
+    assert refresh.executor_def.name == build.executor_def.name == "in_process"
