@@ -7,16 +7,24 @@ blocking: when it fails, the sync asset downstream does not run in that run, so 
 
 
 import dagster as dg
+import duckdb
 
 from orchestration.defs.resources import WarehouseResource
 from orchestration.lib import paths
-from orchestration.lib.validation import validate_frame
+from orchestration.lib.validation import ValidationOutcome, validate_frame
 
 SYNC_SCHEMA = "sync"
 CHECK_NAME = "great_expectations"
 
 
-def check_metadata(outcome) -> dict[str, dg.MetadataValue]:
+def validate_sync_table(con: duckdb.DuckDBPyConnection, model: str) -> ValidationOutcome:
+    """The whole table sync.<model>, as a pandas data frame, against its suite (the one gate the check and the
+    sync asset both apply)."""
+    frame = con.execute(f"select * from {SYNC_SCHEMA}.{model}").df()
+    return validate_frame(frame, model, expectations_dir=paths.expectations_dir())
+
+
+def check_metadata(outcome: ValidationOutcome) -> dict[str, dg.MetadataValue]:
     failures = "\n".join(f"- {failure}" for failure in outcome.failures) or "none"
     return {
         "rows": dg.MetadataValue.int(outcome.rows),
@@ -34,8 +42,7 @@ def build_gx_check(model: str) -> dg.AssetChecksDefinition:
     )
     def gx_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
-            frame = con.execute(f"select * from {SYNC_SCHEMA}.{model}").df()
-        outcome = validate_frame(frame, model, expectations_dir=paths.expectations_dir())
+            outcome = validate_sync_table(con, model)
         if not outcome.success:
             context.log.error(f"{model}: " + " ".join(outcome.failures))
         return dg.AssetCheckResult(passed=outcome.success, severity=dg.AssetCheckSeverity.ERROR,

@@ -18,15 +18,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.quality.checks import SYNC_SCHEMA
+from orchestration.defs.quality.checks import SYNC_SCHEMA, validate_sync_table
 from orchestration.defs.resources import WarehouseResource
-from orchestration.lib import paths
 from orchestration.lib.sync.delivery import DeliverySummary, deliver, read_records
 from orchestration.lib.sync.destinations import Destination, DestinationError
 from orchestration.lib.sync.hubspot import HubSpotCompanies
 from orchestration.lib.sync.klaviyo import KlaviyoEvents
 from orchestration.lib.sync.outbox import OutboxDestination
-from orchestration.lib.validation import validate_frame
 
 DESTINATIONS_GROUP = "sync"
 
@@ -95,8 +93,7 @@ def build_sync_asset(spec: SyncSpec) -> dg.AssetsDefinition:
         try:
             destination.check()
             with warehouse.connect() as con:
-                frame = con.execute(f"select * from {SYNC_SCHEMA}.{spec.model}").df()
-                gate = validate_frame(frame, spec.model, expectations_dir=paths.expectations_dir())
+                gate = validate_sync_table(con, spec.model)
                 if not gate.success:
                     raise dg.Failure(description=f"sync.{spec.model} fails its Great Expectations suite; nothing "
                                      f"was delivered: {' '.join(gate.failures)}", allow_retries=False)

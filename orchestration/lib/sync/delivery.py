@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -96,6 +96,7 @@ def deliver(con: duckdb.DuckDBPyConnection, destination: Destination, records: S
     `resend_changed` False (events), a key once delivered is never sent again, whatever its payload.
     """
     summary = DeliverySummary(destination=destination.name, records=len(records))
+    ledger.ensure_tables(con)
     summary.expired = ledger.expire_missing(con, destination.name, [record.key for record in records], run_id,
                                             now())
     to_send, summary.unchanged = ledger.records_to_send(con, destination.name, records, resend_changed)
@@ -103,20 +104,16 @@ def deliver(con: duckdb.DuckDBPyConnection, destination: Destination, records: S
         batch = to_send[start:start + destination.batch_size]
         ledger.mark_pending(con, destination.name, batch, run_id, now())
         outcomes = destination.write([item.record for item in batch])
-        ledger.record_outcomes(con, destination.name, batch, outcomes, run_id, now())
-        count(summary, batch, outcomes)
+        count(summary, ledger.record_outcomes(con, destination.name, batch, outcomes, run_id, now()))
         if progress:
             progress(summary)
     return summary
 
 
-def count(summary: DeliverySummary, batch: Sequence[ledger.Pending], outcomes: Sequence[RecordOutcome]) -> None:
-    keys = [item.record.key for item in batch]
-    by_key: Mapping[str, RecordOutcome] = {outcome.key: outcome for outcome in outcomes}
-    summary.sent += len(batch)
-    for key in keys:
-        outcome = by_key.get(key)
-        status = outcome.status if outcome else "retryable"
-        setattr(summary, status, getattr(summary, status) + 1)
-        if status != "delivered" and len(summary.problems) < 5:
-            summary.problems.append(f"{key}: {(outcome.detail if outcome else None) or 'no outcome reported'}")
+def count(summary: DeliverySummary, stored: Sequence[RecordOutcome]) -> None:
+    """Add a batch's stored outcomes (one per record sent) to the summary."""
+    summary.sent += len(stored)
+    for outcome in stored:
+        setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+        if outcome.status != "delivered" and len(summary.problems) < 5:
+            summary.problems.append(f"{outcome.key}: {outcome.detail or 'no outcome reported'}")

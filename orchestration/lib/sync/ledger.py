@@ -51,6 +51,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ledger and the log if they are missing (once per delivery, before anything below)."""
     con.execute("create schema if not exists sync")
     con.execute(f"""
         create table if not exists {LEDGER} (
@@ -92,7 +93,6 @@ def records_to_send(con: duckdb.DuckDBPyConnection, destination: str, records: S
                     resend_changed: bool = True) -> tuple[list[Pending], int]:
     """(the records to send, how many are skipped as already delivered: with the same payload, or at all when
     `resend_changed` is False)."""
-    ensure_tables(con)
     hashed = [Pending(record, payload_hash(record.payload)) for record in records]
     delivered = dict(con.execute(
         f"select record_key, payload_hash from {LEDGER} where destination = ? and status = 'delivered'",
@@ -105,25 +105,27 @@ def records_to_send(con: duckdb.DuckDBPyConnection, destination: str, records: S
 def expire_missing(con: duckdb.DuckDBPyConnection, destination: str, current_keys: Iterable[str], run_id: str,
                    now: datetime) -> int:
     """Mark `expired` the records never delivered that the sync model no longer holds; how many there were."""
-    ensure_tables(con)
     con.execute("create or replace temporary table current_sync_keys as select unnest(?::varchar[]) as record_key",
                 [list(current_keys)])
-    stale = f"""
-        from {LEDGER}
-        where destination = ? and status in ('pending', 'retryable', 'rejected')
-            and record_key not in (select record_key from current_sync_keys)"""
     with transaction(con):
         con.execute(f"""
+            create or replace temporary table stale_sync_keys as
+            select record_key, payload_hash, status, external_id
+            from {LEDGER}
+            where destination = ? and status in ('pending', 'retryable', 'rejected')
+                and record_key not in (select record_key from current_sync_keys)""", [destination])
+        con.execute(f"""
             insert into {LOG}
-            select destination, record_key, payload_hash, 'expired', external_id,
+            select ?, record_key, payload_hash, 'expired', external_id,
                 'left the sync model before it was delivered (last: ' || status || ')', ?, ?
-            {stale}""", [run_id, now, destination])
-        expired = con.execute(f"select count(*) {stale}", [destination]).fetchone()[0]
+            from stale_sync_keys""", [destination, run_id, now])
         con.execute(f"""
             update {LEDGER} set status = 'expired', run_id = ?, last_attempted_at = ?
-            where destination = ? and status in ('pending', 'retryable', 'rejected')
-                and record_key not in (select record_key from current_sync_keys)""", [run_id, now, destination])
+            where destination = ? and record_key in (select record_key from stale_sync_keys)""",
+                    [run_id, now, destination])
+        expired = con.execute("select count(*) from stale_sync_keys").fetchone()[0]
     con.execute("drop table current_sync_keys")
+    con.execute("drop table stale_sync_keys")
     return expired
 
 
@@ -145,8 +147,10 @@ def mark_pending(con: duckdb.DuckDBPyConnection, destination: str, batch: Iterab
 
 
 def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Sequence[Pending],
-                    outcomes: Sequence[RecordOutcome], run_id: str, now: datetime) -> None:
-    """Store what came back for a batch: the ledger's current state and one log row per record."""
+                    outcomes: Sequence[RecordOutcome], run_id: str, now: datetime) -> list[RecordOutcome]:
+    """Store what came back for a batch: the ledger's current state and one log row per record.
+
+    Returns the outcome stored for each record of the batch, in batch order."""
     hashes = {item.record.key: item.payload_hash for item in batch}
     by_key = {outcome.key: outcome for outcome in outcomes if outcome.key in hashes}
     # a destination that forgot a record must not make it look delivered: it stays retryable
@@ -172,3 +176,4 @@ def record_outcomes(con: duckdb.DuckDBPyConnection, destination: str, batch: Seq
             select $destination, record_key, payload_hash, status, external_id, detail, $run_id, $now
             from {outcome_rows}
             """, parameters)
+    return stored
