@@ -67,13 +67,35 @@ def built_warehouse(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFac
     return warehouse
 
 
+def read_warehouse(warehouse: Path, sql: str) -> list[tuple]:
+    """The rows of one query against a warehouse file, opened read-only and closed again."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def query(built_warehouse: Path) -> Callable[[str], list[tuple]]:
     def run(sql: str) -> list[tuple]:
-        con = duckdb.connect(str(built_warehouse), read_only=True)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
+        return read_warehouse(built_warehouse, sql)
 
     return run
+
+
+VENDOR_ENV = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "KLAVIYO_API_KEY", "KLAVIYO_BASE_URL")
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep an `expansion run`'s settings and dbt target inside tmp_path, with no vendor credentials (syncs go
+    to the outbox unless a test sets them), all restored afterwards."""
+    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV, paths.MAX_QUARANTINE_SHARE_ENV,
+                 paths.EXPECTATIONS_DIR_ENV, *VENDOR_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(paths.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
+    # run_pipeline writes these; monkeypatch restores them after the test.
+    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
+        monkeypatch.setenv(name, "")
+    return tmp_path

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from orchestration.lib.sync.destinations import DestinationError, Record, RecordOutcome
+from orchestration.lib.sync.destinations import DestinationError, Record
 from orchestration.lib.sync.hubspot import (
     BATCH_CREATE_PATH,
     BATCH_READ_PATH,
@@ -25,6 +23,7 @@ from orchestration.lib.sync.hubspot import (
 )
 from tests.support.fault_server import Drop, Fault, FaultServer, RecordedRequest, Respond
 from tests.support.hubspot_fake import FakeHubSpot, company, standard_error
+from tests.support.recording import RecordingHarness, by_key
 
 TOKEN = "pat-na1-00000000-test-token-never-shown"
 ID = "expansion_customer_id"
@@ -32,35 +31,13 @@ MAX_ATTEMPTS = 3
 NOW = "2026-11-22T06:00:00.000Z"
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request the destination sent and the status it got back (Prism's 422s carry sl-violations)."""
-
-    method: str
-    path: str
-    status: int
-    violations: str | None
-
-
-@dataclass
-class Harness:
+class Harness(RecordingHarness):
     """A destination wired to a base URL, with every exchange and every retry wait recorded."""
 
-    base_url: str
-    exchanges: list[Exchange] = field(default_factory=list)
-    sleeps: list[float] = field(default_factory=list)
-
     def destination(self) -> HubSpotCompanies:
-        session = requests.Session()
-        session.hooks["response"].append(self._record)
         env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": self.base_url}
         return HubSpotCompanies.from_environment(env, sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS,
-                                                 backoff_seconds=0.01, session=session)
-
-    def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        path = urlsplit(response.request.url).path
-        self.exchanges.append(Exchange(response.request.method or "", path, response.status_code,
-                                       response.headers.get("sl-violations")))
+                                                 backoff_seconds=0.01, session=self.session())
 
 
 def company_row(key: str, **overrides: Any) -> dict[str, Any]:
@@ -78,10 +55,6 @@ def company_row(key: str, **overrides: Any) -> dict[str, Any]:
 
 def records(*keys: str, **overrides: Any) -> list[Record]:
     return [Record(key=key, payload=company_row(key, **overrides)) for key in keys]
-
-
-def by_key(outcomes: list[RecordOutcome]) -> dict[str, RecordOutcome]:
-    return {outcome.key: outcome for outcome in outcomes}
 
 
 def paths(server: FaultServer) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -24,9 +23,10 @@ import jsonschema
 import pytest
 import requests
 
-from orchestration.lib.sync.destinations import DestinationError, Record, RecordOutcome
+from orchestration.lib.sync.destinations import DestinationError, Record
 from orchestration.lib.sync.klaviyo import EVENTS_PATH, JSON_API, REVISION, KlaviyoEvents
 from tests.support.fault_server import FaultServer, RecordedRequest, Respond
+from tests.support.recording import RecordingHarness, by_key
 
 API_KEY = "pk_0000000000test_key_never_shown"
 MAX_ATTEMPTS = 3
@@ -35,35 +35,13 @@ SPEC = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "klaviyo.o
 PRODUCTS = [{"product_id": "P2", "product_name": "Monitor stand", "rank": 1, "score": 0.41, "reason": "bought with"}]
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request the destination sent and the status it got back (Prism's 422s carry sl-violations)."""
-
-    method: str
-    path: str
-    status: int
-    violations: str | None
-
-
-@dataclass
-class Harness:
+class Harness(RecordingHarness):
     """A destination wired to a base URL, with every exchange and every retry wait recorded."""
 
-    base_url: str
-    exchanges: list[Exchange] = field(default_factory=list)
-    sleeps: list[float] = field(default_factory=list)
-
     def destination(self) -> KlaviyoEvents:
-        session = requests.Session()
-        session.hooks["response"].append(self._record)
         env = {"KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": self.base_url}
         return KlaviyoEvents.from_environment(env, sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS,
-                                              backoff_seconds=0.01, session=session)
-
-    def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        path = urlsplit(response.request.url).path
-        self.exchanges.append(Exchange(response.request.method or "", path, response.status_code,
-                                       response.headers.get("sl-violations")))
+                                              backoff_seconds=0.01, session=self.session())
 
 
 def event_row(contact: str, **overrides: Any) -> dict[str, Any]:
@@ -83,10 +61,6 @@ def event_row(contact: str, **overrides: Any) -> dict[str, Any]:
 def records(*contacts: str, **overrides: Any) -> list[Record]:
     rows = [event_row(contact, **overrides) for contact in contacts]
     return [Record(key=row["unique_id"], payload=row) for row in rows]
-
-
-def by_key(outcomes: list[RecordOutcome]) -> dict[str, RecordOutcome]:
-    return {outcome.key: outcome for outcome in outcomes}
 
 
 def event_attributes(request: RecordedRequest) -> dict[str, Any]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration import cli
-from orchestration.lib import paths
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, read_warehouse
 from tests.support.fault_server import Drop, FaultServer, Respond
 from tests.support.hubspot_fake import FakeHubSpot
 
@@ -19,21 +17,13 @@ TOKEN = "pat-test-token-that-must-never-be-printed"
 API_KEY = "pk_test_key_that_must_never_be_printed"
 
 
-def rows(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def writes(server: FaultServer, path: str) -> list:
     return [request for request in server.requests if request.method == "POST" and request.path.startswith(path)]
 
 
 @pytest.mark.slow
 def test_run_delivers_to_hubspot_and_klaviyo_once_despite_faults(
-        small_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hubspot_mock: str, klaviyo_mock: str,
+        small_landing: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, hubspot_mock: str, klaviyo_mock: str,
         fault_server: Callable[..., FaultServer], capsys: pytest.CaptureFixture[str]) -> None:
     hubspot, klaviyo = fault_server(upstream=hubspot_mock), fault_server(upstream=klaviyo_mock)
     # HubSpot keeps its companies (Prism judges every request first); Klaviyo is Prism itself
@@ -45,23 +35,20 @@ def test_run_delivers_to_hubspot_and_klaviyo_once_despite_faults(
                    Respond(429, {"message": "rate limited"}, {"Retry-After": "0"}))
     klaviyo.script("POST", "/api/events", Respond(503), Respond(429, {"errors": []}, {"Retry-After": "0"}), Drop())
     env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": hubspot.base_url,
-           "KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": klaviyo.base_url,
-           paths.DBT_TARGET_PATH_ENV: str(tmp_path / "dbt-target")}
+           "KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": klaviyo.base_url}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
-        monkeypatch.setenv(name, "")
-    warehouse, outbox = tmp_path / "w.duckdb", tmp_path / "outbox"
+    warehouse, outbox = isolated_env / "w.duckdb", isolated_env / "outbox"
     arguments = ["run", "--raw", str(small_landing), "--warehouse", str(warehouse), "--outbox", str(outbox),
                  *SMALL_DATA_VARS]
 
     code = cli.main(arguments)
     output = capsys.readouterr().out
     assert code == 0, output
-    companies = rows(warehouse, "select count(*) from sync.sync_hubspot__companies")[0][0]
-    events = rows(warehouse, "select count(*) from sync.sync_klaviyo__cross_sell_events")[0][0]
+    companies = read_warehouse(warehouse, "select count(*) from sync.sync_hubspot__companies")[0][0]
+    events = read_warehouse(warehouse, "select count(*) from sync.sync_klaviyo__cross_sell_events")[0][0]
     assert companies > 0 and events > 0
-    ledger = dict(rows(warehouse, """
+    ledger = dict(read_warehouse(warehouse, """
         select destination, count(*) from sync.delivery_ledger where status = 'delivered' group by 1"""))
     assert ledger == {"hubspot.companies": companies, "klaviyo.events": events}
     assert f"hubspot.companies: {companies:,} records, {companies:,} delivered" in output
@@ -71,7 +58,7 @@ def test_run_delivers_to_hubspot_and_klaviyo_once_despite_faults(
     # one event per record, plus the three retried after the scripted 503, 429 and dropped connection
     assert len(writes(klaviyo, "/api/events")) == events + 3
     unique_ids = {request.json["data"]["attributes"]["unique_id"] for request in writes(klaviyo, "/api/events")}
-    keys = rows(warehouse, "select record_key from sync.sync_klaviyo__cross_sell_events")
+    keys = read_warehouse(warehouse, "select record_key from sync.sync_klaviyo__cross_sell_events")
     assert unique_ids == {key for (key,) in keys}
     assert all(request.header("Authorization") == f"Bearer {TOKEN}" for request in hubspot.requests)
     assert TOKEN not in output and API_KEY not in output

@@ -10,7 +10,6 @@ import duckdb
 import pytest
 
 from orchestration import cli
-from orchestration.lib import paths
 from orchestration.lib.contract import TABLE_NAMES
 from orchestration.lib.generator import AWKWARD_NAMES
 from orchestration.lib.loader import load_all
@@ -20,18 +19,6 @@ from tests.conftest import AS_OF
 SMALL_DATA_VARS = ["--var", "cross_sell_min_pair_orders=3"]
 CONTRACT_MARTS = {"copurchase_pairs", "cross_sell_recommendations", "upgrade_trigger_accounts", "mrr_monthly",
                   "nrr_monthly"}
-
-
-@pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep the run's settings and dbt target inside tmp_path, restored afterwards."""
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV, paths.MAX_QUARANTINE_SHARE_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(paths.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
-    # run_pipeline writes these; monkeypatch restores them after the test.
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
-        monkeypatch.setenv(name, "")
-    return tmp_path
 
 
 def mart_contents(warehouse: Path) -> dict[str, list[tuple]]:

@@ -6,41 +6,18 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration import cli
 from orchestration.lib import paths
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, read_warehouse
 
 SMALL_DATA_VARS = ["--var", "cross_sell_min_pair_orders=3", "--var", f"as_of_date={AS_OF}"]
 SYNC_MODELS = {"hubspot.companies": "sync_hubspot__companies", "klaviyo.events": "sync_klaviyo__cross_sell_events"}
-CREDENTIALS = ("HUBSPOT_ACCESS_TOKEN", "KLAVIYO_API_KEY", "HUBSPOT_BASE_URL", "KLAVIYO_BASE_URL")
-
-
-@pytest.fixture
-def sync_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No vendor credentials, the run's files and dbt target inside tmp_path."""
-    for name in (*CREDENTIALS, paths.EXPECTATIONS_DIR_ENV, paths.MAX_QUARANTINE_SHARE_ENV):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(paths.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
-        monkeypatch.setenv(name, "")  # run_pipeline sets them; monkeypatch restores them
-    return tmp_path
-
-
 def run(landing: Path, warehouse: Path, outbox: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = cli.main(["run", "--raw", str(landing), "--warehouse", str(warehouse), "--outbox", str(outbox),
                      *SMALL_DATA_VARS])
     return code, capsys.readouterr().out
-
-
-def table_rows(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def outbox_lines(outbox: Path, vendor: str) -> list[dict]:
@@ -49,20 +26,20 @@ def outbox_lines(outbox: Path, vendor: str) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_run_delivers_every_checked_record_to_the_outbox_once(small_landing: Path, sync_env: Path,
+def test_run_delivers_every_checked_record_to_the_outbox_once(small_landing: Path, isolated_env: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    warehouse, outbox = sync_env / "w.duckdb", sync_env / "outbox"
+    warehouse, outbox = isolated_env / "w.duckdb", isolated_env / "outbox"
     code, output = run(small_landing, warehouse, outbox, capsys)
     assert code == 0, output
     for vendor, model in SYNC_MODELS.items():
-        rows = table_rows(warehouse, f"select * from sync.{model} order by record_key")
+        rows = read_warehouse(warehouse, f"select * from sync.{model} order by record_key")
         lines = outbox_lines(outbox, vendor)
         assert rows, f"{model} is empty: the test data gives nothing to deliver"
         assert [line["key"] for line in lines] == [row[0] for row in rows]
         assert f"outbox:{vendor}: {len(rows):,} records, {len(rows):,} delivered, 0 unchanged" in output
     # every Klaviyo event goes to a consenting contact, checked against the raw contacts independently
     keys = {line["payload"]["contact_id"] for line in outbox_lines(outbox, "klaviyo.events")}
-    consenting = {row[0] for row in table_rows(warehouse, """
+    consenting = {row[0] for row in read_warehouse(warehouse, """
         select contact_id from raw.contacts where email_opt_in and unsubscribed_at is null""")}
     assert keys <= consenting
     # HubSpot properties are all text, as the vendor requires
@@ -74,19 +51,19 @@ def test_run_delivers_every_checked_record_to_the_outbox_once(small_landing: Pat
     code, output = run(small_landing, warehouse, outbox, capsys)
     assert code == 0, output
     assert sorted(outbox.rglob("*.jsonl")) == files_before
-    ledger = dict(table_rows(warehouse, """
+    ledger = dict(read_warehouse(warehouse, """
         select destination, count(*) filter (where status = 'delivered') from sync.delivery_ledger group by 1"""))
     for vendor, model in SYNC_MODELS.items():
-        total = table_rows(warehouse, f"select count(*) from sync.{model}")[0][0]
+        total = read_warehouse(warehouse, f"select count(*) from sync.{model}")[0][0]
         assert f"outbox:{vendor}: {total:,} records, 0 delivered, {total:,} unchanged" in output
         assert ledger[f"outbox:{vendor}"] == total
 
 
 @pytest.mark.slow
-def test_a_failing_expectation_blocks_its_sync_and_fails_the_run(small_landing: Path, sync_env: Path,
+def test_a_failing_expectation_blocks_its_sync_and_fails_the_run(small_landing: Path, isolated_env: Path,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    strict = sync_env / "expectations"
+    strict = isolated_env / "expectations"
     shutil.copytree(paths.DEFAULT_EXPECTATIONS_DIR, strict)
     suite_file = strict / "sync_klaviyo__cross_sell_events.json"
     suite = json.loads(suite_file.read_text())
@@ -97,11 +74,11 @@ def test_a_failing_expectation_blocks_its_sync_and_fails_the_run(small_landing: 
     suite_file.write_text(json.dumps(suite))
     monkeypatch.setenv(paths.EXPECTATIONS_DIR_ENV, str(strict))
 
-    warehouse, outbox = sync_env / "w.duckdb", sync_env / "outbox"
+    warehouse, outbox = isolated_env / "w.duckdb", isolated_env / "outbox"
     code, output = run(small_landing, warehouse, outbox, capsys)
     assert code != 0
     assert "sync/sync_klaviyo__cross_sell_events:great_expectations" in output
     assert not (outbox / "klaviyo.events").exists()  # blocked: nothing left
     assert outbox_lines(outbox, "hubspot.companies")  # the other sync passed its gate and delivered
-    delivered = table_rows(warehouse, "select distinct destination from sync.delivery_ledger")
+    delivered = read_warehouse(warehouse, "select distinct destination from sync.delivery_ledger")
     assert delivered == [("outbox:hubspot.companies",)]
