@@ -14,11 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from orchestration.lib import paths
+from orchestration.lib import paths, settings
 from orchestration.lib.generator import generate
-from orchestration.lib.loader import load_all
+from orchestration.lib.names import LOAD_JOB
+from orchestration.lib.settings import Settings
 
 WORK_DIR = Path(os.environ.get("EXPANSION_BENCH_DIR", "/tmp/expansion-bench"))
 
@@ -57,7 +56,7 @@ def dbt(command: str, select: str, warehouse: Path, vars_: dict[str, str] | None
     if vars_:
         args += ["--vars", json.dumps(vars_)]
     args += extra or []
-    env = {**os.environ, paths.WAREHOUSE_ENV: str(warehouse)}
+    env = {**os.environ, settings.WAREHOUSE_ENV: str(warehouse)}
     wall, rss = run_measured(args, env=env, cwd=paths.DBT_PROJECT_DIR)
     results = json.loads((target / "run_results.json").read_text())["results"]
     names = {result["unique_id"]: result["unique_id"].split(".")[-1] for result in results}
@@ -79,11 +78,12 @@ def prepared_warehouse(scale: float, seed: int = 0, end_date: str = "2026-11-22"
     if not (landing / "_generation.json").exists():
         generate(landing, scale=scale, seed=seed, end_date=date.fromisoformat(end_date))
     if not warehouse.exists():
-        con = duckdb.connect(str(warehouse))
-        try:
-            load_all(con, landing)
-        finally:
-            con.close()
+        from orchestration.run.pipeline import run_pipeline  # the load job, as `expansion run` runs it
+
+        outcome = run_pipeline(Settings(raw_dir=landing, warehouse=warehouse, dbt_target_path=WORK_DIR / "dbt-target",
+                                        sync=False), job_name=LOAD_JOB)
+        if not outcome.success:
+            raise RuntimeError(outcome.summary)
     return warehouse
 
 

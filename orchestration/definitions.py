@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from orchestration.defs.build import build_definitions
+import orchestration.defs
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions()
+    return dg.load_defs(orchestration.defs)

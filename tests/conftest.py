@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib import paths
-from orchestration.lib.loader import load_all
+from orchestration.lib import paths, settings
+from orchestration.lib.names import LOAD_JOB
+from orchestration.lib.settings import Settings
 
 pytest_plugins = ["tests.support.fixtures"]  # Prism mocks of the vendor specs and the fault-injecting server
 
@@ -29,7 +30,7 @@ def run_dbt(args: list[str], warehouse: Path, target: Path, vars_: dict[str, str
                "--project-dir", str(paths.DBT_PROJECT_DIR), "--target-path", str(target),
                "--log-path", str(target / "logs")]
     command += ["--vars", json.dumps({"as_of_date": AS_OF, **(vars_ or {})})]
-    env = {**os.environ, paths.WAREHOUSE_ENV: str(warehouse)}
+    env = {**os.environ, settings.WAREHOUSE_ENV: str(warehouse)}
     completed = subprocess.run(command, cwd=paths.DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     if check and completed.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}{completed.stderr[-2000:]}")
@@ -45,15 +46,22 @@ def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return landing
 
 
+def load_landing(landing: Path, warehouse: Path, target: Path, max_quarantine_share: float = 0.05) -> None:
+    """Load `landing` into `warehouse` the way `expansion run` does: the Dagster load job, in-process."""
+    from orchestration.run.pipeline import run_pipeline
+
+    outcome = run_pipeline(Settings(raw_dir=landing, warehouse=warehouse, dbt_target_path=target,
+                                    max_quarantine_share=max_quarantine_share, sync=False), job_name=LOAD_JOB)
+    if not outcome.success:
+        raise AssertionError(outcome.summary)
+
+
 @pytest.fixture(scope="session")
 def loaded_warehouse(small_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse file with `raw` loaded from `small_landing`; copy it before writing to it."""
-    warehouse = tmp_path_factory.mktemp("warehouse") / "loaded.duckdb"
-    con = duckdb.connect(str(warehouse))
-    try:
-        load_all(con, small_landing)
-    finally:
-        con.close()
+    folder = tmp_path_factory.mktemp("warehouse")
+    warehouse = folder / "loaded.duckdb"
+    load_landing(small_landing, warehouse, folder / "target")
     return warehouse
 
 
@@ -91,11 +99,7 @@ VENDOR_ENV = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "KLAVIYO_API_KEY", "KL
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep an `expansion run`'s settings and dbt target inside tmp_path, with no vendor credentials (syncs go
     to the outbox unless a test sets them), all restored afterwards."""
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV, paths.MAX_QUARANTINE_SHARE_ENV,
-                 paths.EXPECTATIONS_DIR_ENV, *VENDOR_ENV):
+    for name in (*settings.ENVIRONMENT, *VENDOR_ENV):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(paths.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
-    # run_pipeline writes these; monkeypatch restores them after the test.
-    for name in (paths.RAW_DIR_ENV, paths.WAREHOUSE_ENV, paths.OUTBOX_ENV):
-        monkeypatch.setenv(name, "")
+    monkeypatch.setenv(settings.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
     return tmp_path

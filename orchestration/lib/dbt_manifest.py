@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from orchestration.lib import paths
@@ -31,14 +32,20 @@ def parse_command(target_path: Path) -> list[str]:
             "--project-dir", str(paths.DBT_PROJECT_DIR), "--target-path", str(target_path)]
 
 
-def ensure_manifest() -> Path:
-    """Run `dbt parse` when the manifest is missing or older than a project file; return its path."""
-    target_path = paths.dbt_target_path()
+def ensure_manifest(target_path: Path) -> Path:
+    """Run `dbt parse` when the manifest in `target_path` is missing or older than a project file; its path.
+
+    dbt parses into a folder of its own and the manifest is then moved into place in one step, so processes
+    loading the definitions at the same time never read a half-written manifest.
+    """
     manifest = target_path / "manifest.json"
     if manifest_is_stale(manifest, paths.DBT_PROJECT_DIR):
-        completed = subprocess.run(parse_command(target_path), cwd=paths.DBT_PROJECT_DIR, capture_output=True,
-                                   text=True, env=os.environ.copy())
-        if completed.returncode != 0:
-            detail = (completed.stdout + completed.stderr).strip().splitlines()
-            raise RuntimeError(f"dbt could not parse {paths.DBT_PROJECT_DIR}: {' '.join(detail[-3:])}")
+        target_path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="parse-", dir=target_path) as scratch:
+            completed = subprocess.run(parse_command(Path(scratch)), cwd=paths.DBT_PROJECT_DIR, capture_output=True,
+                                       text=True)
+            if completed.returncode != 0:
+                detail = (completed.stdout + completed.stderr).strip().splitlines()
+                raise RuntimeError(f"dbt could not parse {paths.DBT_PROJECT_DIR}: {' '.join(detail[-3:])}")
+            os.replace(Path(scratch) / "manifest.json", manifest)
     return manifest

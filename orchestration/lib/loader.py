@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from orchestration.lib.contract import (
     COUNTRY_PATTERN,
     CURRENCY_CODE_PATTERN,
     EMAIL_PATTERN,
-    TABLES,
     Column,
     Rule,
     Table,
@@ -427,17 +425,3 @@ def load_table(con: duckdb.DuckDBPyConnection, landing: Path, table: Table) -> L
         con.execute("rollback")
         raise
     return result
-
-
-def load_all(
-    con: duckdb.DuckDBPyConnection, landing: Path, progress: Callable[[LoadResult], None] | None = None
-) -> list[LoadResult]:
-    if not landing.is_dir():
-        raise LandingError(f"The landing directory {landing} does not exist.")
-    results = []
-    for table in TABLES:
-        result = load_table(con, landing, table)
-        results.append(result)
-        if progress:
-            progress(result)
-    return results

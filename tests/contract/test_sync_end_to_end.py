@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import cli
+from orchestration.run import cli
 from tests.conftest import AS_OF, read_warehouse
 from tests.support.fault_server import Drop, FaultServer, Respond
 from tests.support.hubspot_fake import FakeHubSpot

@@ -1,27 +1,39 @@
-"""The Dagster definitions: the asset graph, the dbt wiring and the jobs."""
+"""The Dagster definitions: the asset graph, the dbt wiring, the resources and the jobs."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dagster as dg
+import pytest
 
-from orchestration.defs.build import build_definitions
+from orchestration.definitions import defs as load_definitions
+from orchestration.defs.resources import resource_config
 from orchestration.defs.transform.dbt_assets import dbt_build_args
 from orchestration.lib.contract import TABLES
+from orchestration.lib.names import BUILD_JOB, DAILY_SCHEDULE, DESTINATIONS_GROUP, GX_CHECK, LOAD_JOB, REFRESH_JOB
+from orchestration.lib.settings import Settings
+from orchestration.lib.sync.registry import DESTINATIONS
+from orchestration.run.pipeline import run_config
 
 
-def test_dbt_build_args_pass_vars_as_sorted_json() -> None:
-    assert dbt_build_args({}) == ["build"]
-    args = dbt_build_args({"min_pair_orders": "5", "as_of_date": "2026-11-22"})
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    return load_definitions()
+
+
+def test_dbt_build_args_pass_vars_as_sorted_json_with_the_warehouse() -> None:
+    args = dbt_build_args({"cross_sell_top_n": 5, "as_of_date": "2026-11-22"}, "/w/x.duckdb")
     assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"as_of_date": "2026-11-22", "min_pair_orders": "5"}
-    assert args[2].index("as_of_date") < args[2].index("min_pair_orders")
+    assert json.loads(args[2]) == {"as_of_date": "2026-11-22", "cross_sell_top_n": 5, "warehouse_path": "/w/x.duckdb"}
+    assert list(json.loads(args[2])) == sorted(json.loads(args[2]))
+    # without an as-of date the step fixes today's, once for the whole build
+    assert len(json.loads(dbt_build_args({}, "/w")[2])["as_of_date"]) == 10
 
 
-def test_graph_connects_raw_assets_to_staging_and_marts() -> None:
-    defs = build_definitions()
-    graph = defs.resolve_asset_graph()
+def test_graph_connects_raw_assets_to_staging_and_marts(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {f"raw/{table.name}" for table in TABLES} <= keys
     for mart in ("copurchase_pairs", "cross_sell_recommendations", "upgrade_trigger_accounts", "mrr_monthly",
@@ -40,28 +52,50 @@ def test_graph_connects_raw_assets_to_staging_and_marts() -> None:
     assert any(name.startswith("unique_") for name in checks)
 
 
-def test_jobs_and_schedule_are_defined() -> None:
-    defs = build_definitions()
-    assert defs.resolve_job_def("expansion_refresh") is not None
-    assert defs.resolve_job_def("expansion_build") is not None
-    schedule = defs.resolve_schedule_def("daily_refresh")
-    assert schedule.cron_schedule == "0 5 * * *"
+def test_jobs_and_schedule_are_defined(definitions: dg.Definitions) -> None:
+    for name in (REFRESH_JOB, BUILD_JOB, LOAD_JOB):
+        assert definitions.resolve_job_def(name).executor_def.name == "in_process"
+    assert definitions.resolve_schedule_def(DAILY_SCHEDULE).cron_schedule == "0 5 * * *"
 
 
-def test_syncs_sit_behind_blocking_checks_and_only_the_refresh_job_runs_them() -> None:
-    defs = build_definitions()
-    graph = defs.resolve_asset_graph()
-    for destination, model in (("hubspot_companies", "sync_hubspot__companies"),
-                               ("klaviyo_cross_sell_events", "sync_klaviyo__cross_sell_events")):
-        sync_asset, sync_model = dg.AssetKey(["destinations", destination]), dg.AssetKey(["sync", model])
+def test_the_destinations_group_does_not_collide_with_a_dbt_folder(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {key.path[0] for key, group in groups.items() if group == DESTINATIONS_GROUP} == {DESTINATIONS_GROUP}
+    # the build job (--no-sync) keeps the sync models and their gates, only the deliveries are left out
+    build = definitions.resolve_job_def(BUILD_JOB).asset_layer.selected_asset_keys
+    for spec in DESTINATIONS:
+        assert dg.AssetKey(["sync", spec.model]) in build
+        assert dg.AssetKey([DESTINATIONS_GROUP, spec.asset_name]) not in build
+
+
+def test_syncs_sit_behind_blocking_checks_and_only_the_refresh_job_runs_them(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    assert {spec.asset_name for spec in DESTINATIONS} == {"hubspot_companies", "klaviyo_cross_sell_events"}
+    for spec in DESTINATIONS:
+        sync_asset, sync_model = dg.AssetKey([DESTINATIONS_GROUP, spec.asset_name]), dg.AssetKey(["sync", spec.model])
         assert graph.get(sync_asset).parent_keys == {sync_model}
-        gate = dg.AssetCheckKey(sync_model, "great_expectations")
+        gate = dg.AssetCheckKey(sync_model, GX_CHECK)
         assert gate in graph.asset_check_keys
         assert graph.get_check_spec(gate).blocking
         # the sync model's dbt tests are checks on it too (a failing one fails the dbt step upstream)
         assert any(key.asset_key == sync_model and key.name.startswith("unique_") for key in graph.asset_check_keys)
-    refresh = defs.resolve_job_def("expansion_refresh")
-    build = defs.resolve_job_def("expansion_build")
-    assert dg.AssetKey(["destinations", "hubspot_companies"]) in refresh.asset_layer.selected_asset_keys
-    assert dg.AssetKey(["destinations", "hubspot_companies"]) not in build.asset_layer.selected_asset_keys
-    assert refresh.executor_def.name == build.executor_def.name == "in_process"
+    refresh = definitions.resolve_job_def(REFRESH_JOB).asset_layer.selected_asset_keys
+    load = definitions.resolve_job_def(LOAD_JOB).asset_layer.selected_asset_keys
+    assert dg.AssetKey([DESTINATIONS_GROUP, "hubspot_companies"]) in refresh
+    assert load == {dg.AssetKey(["raw", table.name]) for table in TABLES}
+
+
+def test_the_settings_reach_every_resource_as_run_configuration(definitions: dg.Definitions, tmp_path: Path) -> None:
+    settings = Settings(raw_dir=tmp_path / "raw", warehouse=tmp_path / "w.duckdb", outbox=tmp_path / "out",
+                        expectations_dir=tmp_path / "gx", dbt_target_path=tmp_path / "t", max_quarantine_share=0.2,
+                        dbt_vars={"as_of_date": "2026-11-22"})
+    job = definitions.resolve_job_def(REFRESH_JOB)
+    config = run_config(job, settings)
+    assert config["resources"]["warehouse"] == {"config": {"path": str(tmp_path / "w.duckdb")}}
+    assert config["resources"]["landing"]["config"]["max_quarantine_share"] == 0.2
+    assert config["ops"]["dbt_build"]["config"]["vars"] == {"as_of_date": "2026-11-22"}
+    # every configurable resource of the definitions gets its value from the settings, none from elsewhere
+    assert set(resource_config(settings)) == {key for key in definitions.resources
+                                              if not key.endswith("_credentials")} - {"io_manager"}
+    assert "ops" not in run_config(definitions.resolve_job_def(LOAD_JOB), settings)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import cli
 from orchestration.lib import paths
+from orchestration.lib.settings import EXPECTATIONS_DIR_ENV
+from orchestration.run import cli
 from tests.conftest import AS_OF, read_warehouse
 
 SMALL_DATA_VARS = ["--var", "cross_sell_min_pair_orders=3", "--var", f"as_of_date={AS_OF}"]
@@ -72,7 +73,7 @@ def test_a_failing_expectation_blocks_its_sync_and_fails_the_run(small_landing: 
                                   "kwargs": {"column": "recommendation_count", "min_value": 50, "max_value": 60},
                                   "meta": {}})
     suite_file.write_text(json.dumps(suite))
-    monkeypatch.setenv(paths.EXPECTATIONS_DIR_ENV, str(strict))
+    monkeypatch.setenv(EXPECTATIONS_DIR_ENV, str(strict))
 
     warehouse, outbox = isolated_env / "w.duckdb", isolated_env / "outbox"
     code, output = run(small_landing, warehouse, outbox, capsys)

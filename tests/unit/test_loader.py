@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.lib.contract import TABLES, TABLES_BY_NAME
-from orchestration.lib.loader import LandingError, load_all, load_table
+from orchestration.lib.loader import LandingError, load_table
 
 # A minimal valid landing directory: one header and a few rows per table, as text.
 VALID: dict[str, list[dict[str, str]]] = {
@@ -84,8 +84,9 @@ def with_changes(table: str, index: int = 0, **changes: str) -> dict[str, str]:
 
 
 def load(landing: Path, warehouse: Path | None = None) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """Every table, in contract order, through `load_table`: what each raw asset of the load job calls."""
     con = duckdb.connect(str(warehouse) if warehouse else ":memory:")
-    results = {result.table: result for result in load_all(con, landing)}
+    results = {table.name: load_table(con, landing, table) for table in TABLES}
     return con, results
 
 

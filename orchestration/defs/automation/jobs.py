@@ -1,30 +1,41 @@
-"""The job that refreshes everything, and the schedule that runs it."""
+"""The jobs that refresh the warehouse, and the schedule that runs the full refresh daily."""
 
-from __future__ import annotations
 
 import dagster as dg
 
-SYNC_GROUP = "sync"
+from orchestration.lib.names import BUILD_JOB, DAILY_SCHEDULE, DESTINATIONS_GROUP, INGEST_GROUP, LOAD_JOB, REFRESH_JOB
 
 # One process, one step at a time: DuckDB allows one writer per file, and every step writes the warehouse.
 refresh_job = dg.define_asset_job(
-    "expansion_refresh",
+    REFRESH_JOB,
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    description="Load the landing files, run `dbt build` (models and tests), then the gated syncs.",
+    description="Load the landing files, run `dbt build` (models and tests), the quality gates, then the syncs.",
+)
+
+build_job = dg.define_asset_job(
+    BUILD_JOB,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(DESTINATIONS_GROUP),
+    executor_def=dg.in_process_executor,
+    description="Everything but the deliveries: load, `dbt build` and the quality gates (`expansion run --no-sync`).",
+)
+
+load_job = dg.define_asset_job(
+    LOAD_JOB,
+    selection=dg.AssetSelection.groups(INGEST_GROUP),
+    executor_def=dg.in_process_executor,
+    description="Only the raw tables: read the landing files, enforce the contract, record the counts.",
 )
 
 daily_refresh = dg.ScheduleDefinition(
-    name="daily_refresh",
+    name=DAILY_SCHEDULE,
     job=refresh_job,
     cron_schedule="0 5 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
-build_job = dg.define_asset_job(
-    "expansion_build",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(SYNC_GROUP),
-    executor_def=dg.in_process_executor,
-    description="Everything but the syncs: load and `dbt build` (what `expansion run --no-sync` runs).",
-)
+
+@dg.definitions
+def automation() -> dg.Definitions:
+    return dg.Definitions(jobs=[refresh_job, build_job, load_job], schedules=[daily_refresh])

@@ -4,63 +4,34 @@ A sync asset depends on its sync model, whose dbt tests and Great Expectations c
 fails, the sync does not run in that run. The asset also validates the rows it is about to send with the same
 suite itself, so that materialising it alone (from the UI, say) cannot deliver a table that fails its suite.
 
-The destination is the vendor when its credential is in the environment (HUBSPOT_ACCESS_TOKEN, KLAVIYO_API_KEY;
-base URLs HUBSPOT_BASE_URL, KLAVIYO_BASE_URL), read when the asset runs and never logged; otherwise the local
-outbox. A sync that leaves records rejected or to retry fails its step after recording them, so the run says
-so; the ledger retries them next run.
+The destination is the vendor when its credential resource holds a secret (declared with `dg.EnvVar`), otherwise
+the local outbox. A sync that leaves records rejected or to retry fails its step after recording them, so the run
+says so; the ledger retries them next run. The destinations themselves are registered in `lib/sync/registry.py`.
 """
 
 
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-
 import dagster as dg
 
-from orchestration.defs.quality.checks import SYNC_SCHEMA, validate_sync_table
-from orchestration.defs.resources import WarehouseResource
-from orchestration.lib.sync.delivery import DeliverySummary, deliver, read_records
-from orchestration.lib.sync.destinations import Destination, DestinationError
-from orchestration.lib.sync.hubspot import HubSpotCompanies
-from orchestration.lib.sync.klaviyo import KlaviyoEvents
-from orchestration.lib.sync.outbox import OutboxDestination
-
-DESTINATIONS_GROUP = "sync"
-
-
-@dataclass(frozen=True)
-class SyncSpec:
-    asset_name: str  # the Dagster asset, destinations/<asset_name>
-    model: str  # the dbt sync model it delivers, sync.<model>
-    vendor: str  # the destination's name, also the outbox folder
-    credential_env: str  # set -> the vendor; unset -> the outbox
-    vendor_factory: Callable[[Mapping[str, str]], Destination]
-    resend_changed: bool  # the vendor updates in place (HubSpot); events are final once delivered (Klaviyo)
-
-
-SYNCS = (
-    SyncSpec("hubspot_companies", "sync_hubspot__companies", "hubspot.companies", "HUBSPOT_ACCESS_TOKEN",
-             HubSpotCompanies.from_environment, resend_changed=True),
-    SyncSpec("klaviyo_cross_sell_events", "sync_klaviyo__cross_sell_events", "klaviyo.events", "KLAVIYO_API_KEY",
-             KlaviyoEvents.from_environment, resend_changed=False),
+from orchestration.defs.resources import (
+    OutboxResource,
+    QualityResource,
+    VendorCredentials,
+    WarehouseResource,
+    credentials_key,
 )
+from orchestration.lib.names import DESTINATIONS_GROUP, SYNC_SCHEMA
+from orchestration.lib.sync.delivery import DeliverySummary, deliver, read_records
+from orchestration.lib.sync.destinations import Destination, DestinationError, DestinationSpec
+from orchestration.lib.sync.outbox import OutboxDestination
+from orchestration.lib.sync.registry import DESTINATIONS
+from orchestration.lib.validation import validate_sync_table
 
 
-class OutboxResource(dg.ConfigurableResource):
-    """The local outbox folder: where syncs deliver when a vendor's credential is not set."""
-
-    path: str
-
-    @property
-    def directory(self) -> Path:
-        return Path(self.path)
-
-
-def choose_destination(spec: SyncSpec, env: Mapping[str, str], outbox: Path, run_id: str) -> Destination:
-    if env.get(spec.credential_env):
-        return spec.vendor_factory(env)
-    return OutboxDestination(outbox, spec.vendor, run_id)
+def choose_destination(spec: DestinationSpec, credentials: VendorCredentials, outbox: OutboxResource,
+                       run_id: str) -> Destination:
+    if credentials.credential:
+        return spec.connect(credentials.credential, credentials.base_url)
+    return OutboxDestination(outbox.directory, spec.name, run_id)
 
 
 def summary_metadata(summary: DeliverySummary) -> dict[str, dg.MetadataValue]:
@@ -77,26 +48,31 @@ def summary_metadata(summary: DeliverySummary) -> dict[str, dg.MetadataValue]:
     }
 
 
-def build_sync_asset(spec: SyncSpec) -> dg.AssetsDefinition:
+def build_sync_asset(spec: DestinationSpec) -> dg.AssetsDefinition:
+    credentials = credentials_key(spec.asset_name)
+
     @dg.asset(
-        key=dg.AssetKey(["destinations", spec.asset_name]),
+        key=dg.AssetKey([DESTINATIONS_GROUP, spec.asset_name]),
         group_name=DESTINATIONS_GROUP,
         deps=[dg.AssetKey([SYNC_SCHEMA, spec.model])],
-        kinds={spec.vendor.split(".")[0]},
+        kinds={spec.kind},
+        required_resource_keys={"warehouse", "outbox", "quality", credentials},
         automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
-        description=f"sync.{spec.model} delivered to {spec.vendor} (or the outbox without {spec.credential_env}), "
-        "each record once per payload, through the ledger sync.delivery_ledger.",
+        description=f"{SYNC_SCHEMA}.{spec.model} delivered to {spec.name} (or the outbox without "
+        f"{spec.credential_setting}), each record once per payload, through the ledger. {spec.description}".strip(),
     )
-    def sync_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                   outbox: OutboxResource) -> dg.MaterializeResult:
-        destination = choose_destination(spec, os.environ, outbox.directory, context.run_id)
+    def sync_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        resources = context.resources
+        warehouse: WarehouseResource = resources.warehouse
+        quality: QualityResource = resources.quality
         try:
+            destination = choose_destination(spec, getattr(resources, credentials), resources.outbox, context.run_id)
             destination.check()
             with warehouse.connect() as con:
-                gate = validate_sync_table(con, spec.model)
+                gate = validate_sync_table(con, spec.model, quality.directory)
                 if not gate.success:
-                    raise dg.Failure(description=f"sync.{spec.model} fails its Great Expectations suite; nothing "
-                                     f"was delivered: {' '.join(gate.failures)}", allow_retries=False)
+                    raise dg.Failure(description=f"{SYNC_SCHEMA}.{spec.model} fails its Great Expectations suite; "
+                                     f"nothing was delivered: {' '.join(gate.failures)}", allow_retries=False)
                 records = read_records(con, f"{SYNC_SCHEMA}.{spec.model}")
                 summary = deliver(con, destination, records, context.run_id, resend_changed=spec.resend_changed,
                                   progress=lambda s: context.log.info(
@@ -112,4 +88,6 @@ def build_sync_asset(spec: SyncSpec) -> dg.AssetsDefinition:
     return sync_asset
 
 
-sync_assets = [build_sync_asset(spec) for spec in SYNCS]
+@dg.definitions
+def destinations() -> dg.Definitions:
+    return dg.Definitions(assets=[build_sync_asset(spec) for spec in DESTINATIONS])

@@ -1,16 +1,22 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as asset checks."""
 
 
-import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 from pydantic import Field
 
+from orchestration.defs.resources import DbtResource, WarehouseResource
 from orchestration.lib import paths
+from orchestration.lib.dbt_manifest import ensure_manifest
+from orchestration.lib.names import DBT_OP
+from orchestration.lib.settings import dbt_vars_json
+
+MANIFEST_TARGET = paths.DBT_PROJECT_DIR / "target"  # where the code location's manifest is parsed to
 
 
 class ExpansionTranslator(DagsterDbtTranslator):
@@ -30,34 +36,37 @@ class ExpansionTranslator(DagsterDbtTranslator):
 
 
 class DbtBuildConfig(dg.Config):
-    """dbt vars for the build, e.g. {"as_of_date": "2026-11-22"}."""
+    """dbt vars for the build, e.g. {"as_of_date": "2026-11-22"}, already checked by `lib/settings.py`."""
 
-    vars: dict[str, str] = Field(default_factory=dict)
-
-
-def dbt_project() -> DbtProject:
-    return DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR,
-                      target_path=paths.dbt_target_path())
+    vars: dict[str, Any] = Field(default_factory=dict)
 
 
-def dbt_build_args(vars_: Mapping[str, str]) -> list[str]:
-    """The arguments of the one `dbt build` the job runs (a pure function, unit-tested)."""
-    args = ["build"]
-    if vars_:
-        args += ["--vars", json.dumps(dict(sorted(vars_.items())))]
-    return args
+def dbt_build_args(vars_: Mapping[str, Any], warehouse: str) -> list[str]:
+    """The arguments of the one `dbt build` the job runs (a pure function, unit-tested).
+
+    The as-of date is fixed here when the run did not give one, so that every model of the build sees one day;
+    the warehouse path reaches dbt's profile as the var `warehouse_path`.
+    """
+    values = {"as_of_date": datetime.now(UTC).date().isoformat(), **vars_, "warehouse_path": warehouse}
+    return ["build", "--vars", dbt_vars_json(values)]
 
 
-def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition:
+def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+    project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR,
+                         target_path=manifest.parent)
 
-    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator, name="dbt_build")
-    def expansion_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        yield from dbt.cli(dbt_build_args(config.vars), context=context).stream()
+    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator, name=DBT_OP)
+    def expansion_dbt(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource,
+                      config: DbtBuildConfig):
+        target = Path(dbt.target_path) / DBT_OP
+        invocation = dbt.cli(dbt_build_args(config.vars, warehouse.path), context=context, target_path=target)
+        yield from invocation.stream()
 
     return expansion_dbt
 
 
-def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(paths.DBT_PROJECT_DIR),
-                          dbt_executable=paths.dbt_executable())
+@dg.definitions
+def transform() -> dg.Definitions:
+    """The dbt assets, from a manifest parsed afresh when a project file is newer than it."""
+    return dg.Definitions(assets=[build_dbt_assets(ensure_manifest(MANIFEST_TARGET))])

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from orchestration.lib import paths
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class UsageError(Exception):
-    """A wrong option or setting; the message is one sentence."""
-
-
-def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    """`KEY=VALUE` pairs into dbt vars; `as_of_date` must be an ISO date."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--var expects KEY=VALUE, not '{pair}'.")
-        result[key.strip()] = value.strip()
-    as_of = result.get("as_of_date")
-    if as_of is not None:
-        if not ISO_DATE.match(as_of):
-            raise UsageError(f"--var as_of_date must be an ISO date like 2026-11-22, not '{as_of}'.")
-        try:
-            date.fromisoformat(as_of)
-        except ValueError:
-            raise UsageError(f"--var as_of_date={as_of} is not a calendar date.") from None
-    return result
+from orchestration.lib.settings import RAW_DIR_ENV, Settings, SettingsError, parse_dbt_vars
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +41,7 @@ def command_generate(args: argparse.Namespace) -> int:
     from orchestration.lib.generator import generate
 
     if args.scale <= 0:
-        raise UsageError(f"--scale must be positive, not {args.scale}.")
+        raise SettingsError(f"--scale must be positive, not {args.scale}.")
     started = time.perf_counter()
     report = generate(args.out.resolve(), scale=args.scale, seed=args.seed, dirty=args.dirty,
                       end_date=args.end_date, fmt=args.format,
@@ -87,46 +60,42 @@ def command_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass
-class RunSettings:
-    raw_dir: Path
-    warehouse: Path
-    outbox: Path
-    sync: bool
-    vars: dict[str, str]
-    generated_sample: bool = False
-
-
-def resolve_run_settings(args: argparse.Namespace) -> RunSettings:
-    dbt_vars = parse_vars(args.var)
-    raw_dir = (args.raw or paths.setting(paths.RAW_DIR_ENV, paths.DEFAULT_RAW_DIR)).resolve()
-    settings = RunSettings(
-        raw_dir=raw_dir,
-        warehouse=(args.warehouse or paths.setting(paths.WAREHOUSE_ENV, paths.DEFAULT_WAREHOUSE)).resolve(),
-        outbox=(args.outbox or paths.setting(paths.OUTBOX_ENV, paths.DEFAULT_OUTBOX)).resolve(),
+def run_settings(args: argparse.Namespace, environment: Settings) -> Settings:
+    """The run's settings: the environment's, with the command line's options on top, all checked."""
+    settings = environment.with_overrides(
+        raw_dir=args.raw.resolve() if args.raw else environment.raw_dir,
+        warehouse=args.warehouse.resolve() if args.warehouse else environment.warehouse,
+        outbox=args.outbox.resolve() if args.outbox else environment.outbox,
         sync=not args.no_sync,
-        vars=dbt_vars,
+        dbt_vars=parse_dbt_vars(args.var),
     )
-    if not raw_dir.is_dir():
-        if args.raw is not None or os.environ.get(paths.RAW_DIR_ENV):
-            raise UsageError(f"The landing directory {raw_dir} given by --raw does not exist.")
-        settings.generated_sample = True
-    if settings.warehouse.exists() and settings.warehouse.is_dir():
-        raise UsageError(f"--warehouse {settings.warehouse} is a directory; give a DuckDB file path.")
+    if settings.warehouse.is_dir():
+        raise SettingsError(f"--warehouse {settings.warehouse} is a directory; give a DuckDB file path.")
     return settings
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from orchestration.runner import run_pipeline
+def landing_given(args: argparse.Namespace, environment: Settings) -> str | None:
+    """Which option or variable named the landing directory, or None when it is the default."""
+    if args.raw is not None:
+        return "--raw"
+    return RAW_DIR_ENV if environment.raw_dir != paths.DEFAULT_RAW_DIR else None
 
-    settings = resolve_run_settings(args)
-    if settings.generated_sample:
+
+def command_run(args: argparse.Namespace) -> int:
+    from orchestration.defs.resources import settings_from_environment
+
+    environment = settings_from_environment()
+    settings = run_settings(args, environment)
+    if not settings.raw_dir.is_dir():
+        given = landing_given(args, environment)
+        if given:
+            raise SettingsError(f"The landing directory {settings.raw_dir} given by {given} does not exist.")
         from orchestration.lib.generator import generate
 
-        end = date.fromisoformat(settings.vars["as_of_date"]) if "as_of_date" in settings.vars \
-            else datetime.now(UTC).date()
         print(f"No landing directory at {settings.raw_dir}: generating the scale-1 sample there.", file=sys.stderr)
-        generate(settings.raw_dir, scale=1.0, seed=0, end_date=end)
+        generate(settings.raw_dir, scale=1.0, seed=0, end_date=date.fromisoformat(settings.as_of_date))
+    from orchestration.run.pipeline import run_pipeline
+
     outcome = run_pipeline(settings)
     print(outcome.summary)
     return 0 if outcome.success else 1
@@ -138,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "generate":
             return command_generate(args)
         return command_run(args)
-    except UsageError as error:
+    except SettingsError as error:
         print(f"expansion: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,11 +1,14 @@
 """A compact progress logger for runs started from the command line: one line per step and per asset."""
 
+from __future__ import annotations
 
 import logging
 import sys
 import time
 
 import dagster as dg
+
+from orchestration.lib.names import LOGGER_ROOT, RAW_SCHEMA
 
 WATCHED_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED", "ASSET_MATERIALIZATION",
                   "ASSET_CHECK_EVALUATION"}
@@ -32,9 +35,11 @@ class ProgressHandler(logging.Handler):
             if relevant and meta.get("step_key"):
                 self.line(message.splitlines()[0])
             return
+        if event.event_type_value in WATCHED_EVENTS:
+            self.event_line(event)
+
+    def event_line(self, event: dg.DagsterEvent) -> None:
         kind = event.event_type_value
-        if kind not in WATCHED_EVENTS:
-            return
         if kind == "STEP_START":
             self.line(f"start {event.step_key}")
         elif kind == "STEP_SUCCESS":
@@ -46,7 +51,7 @@ class ProgressHandler(logging.Handler):
         elif kind == "ASSET_MATERIALIZATION":
             self.materialized += 1
             key = event.event_specific_data.materialization.asset_key.to_user_string()
-            if not key.startswith("raw/"):
+            if not key.startswith(f"{RAW_SCHEMA}/"):
                 self.line(f"built {key} ({self.materialized} assets so far)")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
@@ -56,7 +61,7 @@ class ProgressHandler(logging.Handler):
 
 @dg.logger(description="One line per step, built asset and failed check, on standard error.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.getLogger("expansion.progress")
+    logger = logging.getLogger(f"{LOGGER_ROOT}.progress")
     logger.setLevel(logging.DEBUG)
     logger.handlers = [ProgressHandler()]
     logger.propagate = False

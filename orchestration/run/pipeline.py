@@ -1,0 +1,60 @@
+"""Run one of the Dagster jobs in-process, configured by a `Settings` object, and summarise what happened."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.defs.resources import run_config_resources
+from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB
+from orchestration.lib.settings import Settings
+from orchestration.run.progress import progress_logger
+from orchestration.run.summary import RunOutcome, format_summary, outcome_from_events
+
+DBT_OUTPUT_FILE = "expansion_run_dbt_output.log"
+
+
+def dbt_output_path(settings: Settings) -> Path:
+    """Where `expansion run` keeps dbt's own log lines (dbt's target folder, beside run_results.json)."""
+    return settings.dbt_target_path / DBT_OUTPUT_FILE
+
+
+def load_definitions() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+def run_config(job: dg.JobDefinition, settings: Settings) -> dict[str, Any]:
+    """The job's run configuration: the settings as resource configuration, dbt's vars, the progress logger."""
+    config: dict[str, Any] = {"resources": run_config_resources(settings), "loggers": {PROGRESS_LOGGER: {}}}
+    if any(node.name == DBT_OP for node in job.graph.nodes):
+        config["ops"] = {DBT_OP: {"config": {"vars": settings.dbt_vars_for_build()}}}
+    return config
+
+
+def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
+    """Execute `job_name` (by default the refresh job, or the build job without syncs) and summarise it."""
+    started = time.perf_counter()
+    try:
+        definitions = load_definitions()
+    except RuntimeError as error:
+        return RunOutcome(summary=f"expansion run FAILED before starting: {error}")
+    job = definitions.resolve_job_def(job_name or (REFRESH_JOB if settings.sync else BUILD_JOB))
+    job = job.with_logger_defs({PROGRESS_LOGGER: progress_logger})
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    dbt_output = dbt_output_path(settings)
+    dbt_output.parent.mkdir(parents=True, exist_ok=True)
+    # dagster-dbt echoes every dbt log line to stdout; keep stdout for the summary and the lines in a file
+    with (dg.DagsterInstance.ephemeral() as instance, dbt_output.open("w", encoding="utf-8") as sink,
+          contextlib.redirect_stdout(sink)):
+        result = job.execute_in_process(run_config=run_config(job, settings), instance=instance,
+                                        raise_on_error=False)
+    outcome = outcome_from_events(result.all_events, result.success)
+    outcome.seconds = time.perf_counter() - started
+    outcome.summary = format_summary(settings, outcome, dbt_output)
+    return outcome
