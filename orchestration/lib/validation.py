@@ -4,6 +4,7 @@ Great Expectations over SQLAlchemy with duckdb-engine fails every expectation, s
 syncs are read into pandas and validated here, each call in an ephemeral context of its own (creating one
 costs a few milliseconds; importing Great Expectations, done on the first call, costs seconds).
 Bad data never raises: it comes back as a failed `ValidationOutcome` with one sentence per broken expectation.
+`validate_sync_table` is the one gate on a sync model: the blocking check and the sync asset both apply it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestration.lib.names import SYNC_SCHEMA
 from orchestration.lib.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
     from great_expectations import ExpectationSuite
     from great_expectations.core.expectation_validation_result import (
@@ -87,6 +90,13 @@ def validate_frame(frame: pd.DataFrame, suite: str, *, expectations_dir: Path | 
         failures=failures,
         rows=len(frame),
     )
+
+
+def validate_sync_table(con: duckdb.DuckDBPyConnection, model: str, expectations_dir: Path) -> ValidationOutcome:
+    """The whole table `sync.<model>`, read into a pandas data frame, against the suite named `model` in
+    `expectations_dir`."""
+    frame = con.execute(f"select * from {SYNC_SCHEMA}.{model}").df()
+    return validate_frame(frame, model, expectations_dir=expectations_dir)
 
 
 def load_suite(suite: str, expectations_dir: Path | None = None) -> ExpectationSuite:

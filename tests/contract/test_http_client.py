@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import signal
 import socket
 import subprocess
@@ -14,9 +15,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from orchestration.lib.sync import http
 from orchestration.lib.sync.http import DeliveryError, JsonHttpClient, never_reached_server, retry_after_seconds
@@ -189,7 +189,7 @@ def test_a_retry_after_beyond_the_cap_is_left_for_the_next_run(fault_server: Sta
 
 def test_a_429_without_retry_after_waits_the_backoff(fault_server: StartServer, sleep: FakeSleep,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # tenacity's full jitter draws with it
     server = fault_server()
     server.script("GET", "/x", Respond(429), Respond(429, headers={"Retry-After": "soon"}))
 
@@ -212,7 +212,7 @@ def test_retry_after_reads_seconds_and_http_dates(value: str | None, expected: f
 
 def test_503_twice_then_200_backs_off_exponentially(fault_server: StartServer, sleep: FakeSleep,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # tenacity's full jitter draws with it
     server = fault_server()
     server.script("POST", COMPANIES_CREATE, Respond(503), Respond(503, {"message": "busy"}))
 
@@ -313,7 +313,7 @@ def test_a_non_idempotent_request_is_retried_when_the_connection_never_opened(sl
     with pytest.raises(DeliveryError) as raised:
         client.request("POST", COMPANIES_CREATE, json_body=company_batch(), idempotent=False)
 
-    assert "failed after 2 attempts; the last answer was ConnectionError" in str(raised.value)
+    assert "failed after 2 attempts; the last answer was ConnectError" in str(raised.value)
     assert raised.value.retryable
     assert len(sleep.waits) == 1
 
@@ -322,34 +322,39 @@ def test_a_non_idempotent_request_is_retried_after_a_connect_timeout(fault_serve
                                                                      sleep: FakeSleep) -> None:
     server = fault_server()
 
-    class ConnectTimesOutOnce(requests.Session):
+    class ConnectTimesOutOnce(httpx.HTTPTransport):
         calls = 0
 
-        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
             self.calls += 1
             if self.calls == 1:
-                raise requests.exceptions.ConnectTimeout("connect timeout=5.0")
-            return super().request(*args, **kwargs)
+                raise httpx.ConnectTimeout("connect timeout=5.0", request=request)
+            return super().handle_request(request)
 
-    session = ConnectTimesOutOnce()
-    response = make_client(server.base_url, sleep, session=session).request(
+    transport = ConnectTimesOutOnce()
+    response = make_client(server.base_url, sleep, transport=transport).request(
         "POST", COMPANIES_CREATE, json_body=company_batch(), idempotent=False)
 
     assert response.status == 200
-    assert (session.calls, len(server.requests), len(sleep.waits)) == (2, 1, 1)
+    assert (transport.calls, len(server.requests), len(sleep.waits)) == (2, 1, 1)
 
 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (requests.exceptions.ConnectTimeout("connect timeout"), True),
-        (requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "refused"))), True),
-        (requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))), False),
-        (requests.exceptions.ReadTimeout("read timeout"), False),
-        (requests.exceptions.ChunkedEncodingError("cut"), False),
-        (requests.exceptions.SSLError(MaxRetryError(None, "/", NewConnectionError(None, "tls"))), False),
+        (httpx.ConnectTimeout("connect timeout"), True),
+        (httpx.ConnectError("[Errno 111] Connection refused"), True),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), True),
+        (httpx.PoolTimeout("no connection free"), True),
+        (httpx.ReadError("[Errno 104] Connection reset by peer"), False),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), False),
+        (httpx.ReadTimeout("read timeout"), False),
+        (httpx.RemoteProtocolError("peer closed connection without sending complete message body"), False),
+        (httpx.WriteError("[Errno 32] Broken pipe"), False),
+        (httpx.ProxyError("502 Bad Gateway from the proxy"), False),
     ],
-    ids=["connect-timeout", "refused", "reset-after-sending", "read-timeout", "cut-body", "ssl"],
+    ids=["connect-timeout", "refused", "tls-handshake", "pool-timeout", "reset-after-sending", "closed-after-sending",
+         "read-timeout", "cut-body", "cut-request", "proxy"],
 )
 def test_never_reached_server_tells_a_failed_connect_from_a_lost_answer(error: Exception, expected: bool) -> None:
     assert never_reached_server(error) is expected
@@ -416,7 +421,7 @@ def test_exhausted_attempts_on_a_refused_connection_name_the_error(sleep: FakeSl
         client.request("GET", "/x")
 
     assert (raised.value.status, raised.value.retryable) == (None, True)
-    assert "GET /x failed after 2 attempts; the last answer was ConnectionError" in str(raised.value)
+    assert "GET /x failed after 2 attempts; the last answer was ConnectError" in str(raised.value)
     assert len(sleep.waits) == 1
 
 

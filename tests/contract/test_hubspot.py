@@ -13,17 +13,13 @@ from typing import Any
 import pytest
 import requests
 
+from orchestration.lib.names import RECORD_KEY
+from orchestration.lib.sync import hubspot
 from orchestration.lib.sync.destinations import DestinationError, Record
-from orchestration.lib.sync.hubspot import (
-    BATCH_CREATE_PATH,
-    BATCH_READ_PATH,
-    BATCH_UPDATE_PATH,
-    SEARCH_PATH,
-    HubSpotCompanies,
-)
+from orchestration.lib.sync.hubspot import BATCH_CREATE_PATH, BATCH_READ_PATH, BATCH_UPDATE_PATH, SEARCH_PATH
 from tests.support.fault_server import Drop, Fault, FaultServer, RecordedRequest, Respond
 from tests.support.hubspot_fake import FakeHubSpot, company, standard_error
-from tests.support.recording import RecordingHarness, by_key
+from tests.support.recording import RecordingHarness, by_key, harness_fixtures, shown, sync_records
 
 TOKEN = "pat-na1-00000000-test-token-never-shown"
 ID = "expansion_customer_id"
@@ -32,12 +28,11 @@ NOW = "2026-11-22T06:00:00.000Z"
 
 
 class Harness(RecordingHarness):
-    """A destination wired to a base URL, with every exchange and every retry wait recorded."""
+    """HubSpot companies, connected as the orchestration connects them, with every exchange and wait recorded."""
 
-    def destination(self) -> HubSpotCompanies:
-        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": self.base_url}
-        return HubSpotCompanies.from_environment(env, sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS,
-                                                 backoff_seconds=0.01, session=self.session())
+    spec = hubspot.SPEC
+    credential = TOKEN
+    max_attempts = MAX_ATTEMPTS
 
 
 def company_row(key: str, **overrides: Any) -> dict[str, Any]:
@@ -54,7 +49,8 @@ def company_row(key: str, **overrides: Any) -> dict[str, Any]:
 
 
 def records(*keys: str, **overrides: Any) -> list[Record]:
-    return [Record(key=key, payload=company_row(key, **overrides)) for key in keys]
+    """The rows as delivery hands them to the destination (record_key is the key, not in the payload)."""
+    return sync_records([company_row(key, **overrides) for key in keys])
 
 
 def paths(server: FaultServer) -> list[str]:
@@ -80,21 +76,11 @@ def assert_create_inputs_are_valid(request: RecordedRequest, keys: list[str]) ->
     for item in inputs:
         assert item["associations"] == []
         assert all(isinstance(value, str) for value in item["properties"].values())
-        assert "record_key" not in item["properties"]
+        assert RECORD_KEY not in item["properties"]
         assert "expansion_recommended_plan" not in item["properties"]  # None is left out
 
 
-@pytest.fixture
-def direct(hubspot_mock: str) -> Harness:
-    """A destination talking to Prism directly."""
-    return Harness(hubspot_mock)
-
-
-@pytest.fixture
-def proxied(hubspot_mock: str, fault_server: Callable[..., FaultServer]) -> Iterator[tuple[Harness, FaultServer]]:
-    """A destination talking to a fault server whose unscripted requests go on to Prism."""
-    server = fault_server(upstream=hubspot_mock)
-    yield Harness(server.base_url), server
+direct, proxied = harness_fixtures(Harness)  # Harness on Prism, and on a fault server in front of Prism
 
 
 @pytest.fixture
@@ -274,14 +260,9 @@ def test_a_refused_token_stops_the_sync_without_showing_it(proxied: tuple[Harnes
                "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf", "category": "INVALID_AUTHENTICATION"}
     server.script("POST", BATCH_READ_PATH, Respond(status, refused))
     server.script("POST", SEARCH_PATH, Respond(status, refused))
-    destination = harness.destination()
-    with caplog.at_level(logging.DEBUG), pytest.raises(DestinationError) as raised:
-        destination.write(records("C1"))
-    with pytest.raises(DestinationError) as checked:
-        destination.check()
-    for error in (raised.value, checked.value):
+    for error in harness.write_then_check(records("C1"), caplog):
         assert str(error).startswith(f"HubSpot rejected HUBSPOT_ACCESS_TOKEN ({status})")
-        assert TOKEN not in f"{error} {error!r} {error.__cause__} {error.__cause__!r}"
+        assert TOKEN not in shown(error)
     assert TOKEN not in caplog.text
     assert paths(server) == [BATCH_READ_PATH, SEARCH_PATH]  # one attempt each: no retry of a refused token
 

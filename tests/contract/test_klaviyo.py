@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -23,10 +23,12 @@ import jsonschema
 import pytest
 import requests
 
+from orchestration.lib.names import RECORD_KEY
+from orchestration.lib.sync import klaviyo
 from orchestration.lib.sync.destinations import DestinationError, Record
-from orchestration.lib.sync.klaviyo import EVENTS_PATH, JSON_API, REVISION, KlaviyoEvents
+from orchestration.lib.sync.klaviyo import EVENTS_PATH, JSON_API, REVISION
 from tests.support.fault_server import FaultServer, RecordedRequest, Respond
-from tests.support.recording import RecordingHarness, by_key
+from tests.support.recording import RecordingHarness, by_key, harness_fixtures, shown, sync_records
 
 API_KEY = "pk_0000000000test_key_never_shown"
 MAX_ATTEMPTS = 3
@@ -36,12 +38,11 @@ PRODUCTS = [{"product_id": "P2", "product_name": "Monitor stand", "rank": 1, "sc
 
 
 class Harness(RecordingHarness):
-    """A destination wired to a base URL, with every exchange and every retry wait recorded."""
+    """Klaviyo events, connected as the orchestration connects them, with every exchange and wait recorded."""
 
-    def destination(self) -> KlaviyoEvents:
-        env = {"KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": self.base_url}
-        return KlaviyoEvents.from_environment(env, sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS,
-                                              backoff_seconds=0.01, session=self.session())
+    spec = klaviyo.SPEC
+    credential = API_KEY
+    max_attempts = MAX_ATTEMPTS
 
 
 def event_row(contact: str, **overrides: Any) -> dict[str, Any]:
@@ -59,8 +60,8 @@ def event_row(contact: str, **overrides: Any) -> dict[str, Any]:
 
 
 def records(*contacts: str, **overrides: Any) -> list[Record]:
-    rows = [event_row(contact, **overrides) for contact in contacts]
-    return [Record(key=row["unique_id"], payload=row) for row in rows]
+    """The rows as delivery hands them to the destination (record_key is the key, not in the payload)."""
+    return sync_records([event_row(contact, **overrides) for contact in contacts])
 
 
 def event_attributes(request: RecordedRequest) -> dict[str, Any]:
@@ -80,8 +81,8 @@ def assert_sent_as_klaviyo_wants(request: RecordedRequest, key: str) -> None:
     assert attributes["metric"]["data"] == {"type": "metric", "attributes": {"name": METRIC}}
     assert attributes["profile"]["data"]["type"] == "profile"
     assert attributes["properties"]["recommended_products"] == PRODUCTS  # a list, not JSON text
-    assert attributes["time"] == "2026-11-22T07:30:00+00:00"
-    assert not {"record_key", "unique_id", "email", "is_email_consented"} & set(attributes["properties"])
+    assert attributes["time"] == "2026-11-22T07:30:00Z"  # the warehouse's timestamp as delivery's UTC text
+    assert not {RECORD_KEY, "unique_id", "email", "is_email_consented"} & set(attributes["properties"])
 
 
 def openapi_schema(node: Any) -> Any:
@@ -158,17 +159,7 @@ class FakeKlaviyo:
         return Respond(202)
 
 
-@pytest.fixture
-def direct(klaviyo_mock: str) -> Harness:
-    """A destination talking to Prism directly."""
-    return Harness(klaviyo_mock)
-
-
-@pytest.fixture
-def proxied(klaviyo_mock: str, fault_server: Callable[..., FaultServer]) -> Iterator[tuple[Harness, FaultServer]]:
-    """A destination talking to a fault server whose unscripted requests go on to Prism."""
-    server = fault_server(upstream=klaviyo_mock)
-    yield Harness(server.base_url), server
+direct, proxied = harness_fixtures(Harness)  # Harness on Prism, and on a fault server in front of Prism
 
 
 # --- the vendor's schema ------------------------------------------------------------------------------------------
@@ -291,14 +282,9 @@ def test_a_refused_key_stops_the_sync_without_showing_it(proxied: tuple[Harness,
                             "Missing or invalid private key.")
     server.script("POST", EVENTS_PATH, Respond(status, refused, {"Content-Type": JSON_API}))
     server.script("GET", EVENTS_PATH, Respond(status, refused, {"Content-Type": JSON_API}))
-    destination = harness.destination()
-    with caplog.at_level(logging.DEBUG), pytest.raises(DestinationError) as raised:
-        destination.write(records("K1", "K2"))
-    with pytest.raises(DestinationError) as checked:
-        destination.check()
-    for error in (raised.value, checked.value):
+    for error in harness.write_then_check(records("K1", "K2"), caplog):
         assert str(error).startswith(f"Klaviyo rejected KLAVIYO_API_KEY ({status})")
-        assert API_KEY not in f"{error} {error!r} {error.__cause__} {error.__cause__!r}"
+        assert API_KEY not in shown(error)
     assert API_KEY not in caplog.text
     assert [request.method for request in server.requests] == ["POST", "GET"]  # stopped at the first refusal
 

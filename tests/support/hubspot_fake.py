@@ -44,21 +44,22 @@ class FakeHubSpot:
         server.handler("POST", BATCH_CREATE_PATH, self.create)
         server.handler("POST", BATCH_UPDATE_PATH, self.update)
 
-    def _refusal(self, request: RecordedRequest) -> Respond | None:
-        """HubSpot's whole-batch 400 when any input is one of the `refused` keys."""
+    def _refused(self, request: RecordedRequest) -> Respond | None:
+        """HubSpot's whole-batch 400 when any input of a create or update is one of the `refused` keys."""
         keys = [item["properties"][ID] for item in request.json["inputs"]]
         return next((Respond(400, validation_error(self.refused[key])) for key in keys if key in self.refused), None)
 
-    def _validate(self, request: RecordedRequest) -> bool:
+    def _invalid(self, request: RecordedRequest, what: str) -> Respond | None:
+        """HubSpot's 400 when Prism refuses the request (its status is kept in `upstream_statuses`), else None."""
         answer = requests.post(self.prism_url + request.path, data=request.body, timeout=10,
                                headers={"Authorization": request.header("Authorization") or "",
                                         "Content-Type": "application/json"})
         self.upstream_statuses.append(answer.status_code)
-        return answer.ok
+        return None if answer.ok else Respond(400, validation_error(f"Invalid batch {what} input."))
 
     def read(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch read input."))
+        if refusal := self._invalid(request, "read"):
+            return refusal
         found, missing = [], []
         for item in request.json["inputs"]:
             key = item["id"]
@@ -69,9 +70,7 @@ class FakeHubSpot:
         return batch_answer(results, errors, 200)
 
     def create(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch create input."))
-        if refusal := self._refusal(request):
+        if refusal := self._invalid(request, "create") or self._refused(request):
             return refusal
         results, errors = [], []
         for item in request.json["inputs"]:
@@ -84,9 +83,7 @@ class FakeHubSpot:
         return batch_answer(results, errors, 201)
 
     def update(self, request: RecordedRequest) -> Respond:
-        if not self._validate(request):
-            return Respond(400, validation_error("Invalid batch update input."))
-        if refusal := self._refusal(request):
+        if refusal := self._invalid(request, "update") or self._refused(request):
             return refusal
         results = [company(item["id"], item["properties"]) for item in request.json["inputs"]]
         return batch_answer(results, [], 200)

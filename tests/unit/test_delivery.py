@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
+from orchestration.lib.names import RECORD_KEY
 from orchestration.lib.sync import ledger
 from orchestration.lib.sync.delivery import deliver, read_records, records_from_rows
 from orchestration.lib.sync.destinations import Record, RecordOutcome
+from orchestration.lib.sync.hubspot import company_properties
+from orchestration.lib.sync.klaviyo import event_request_body
 from orchestration.lib.sync.outbox import OutboxDestination
+from orchestration.lib.sync.values import json_value
 
 RUN = "run-1"
 
@@ -119,6 +124,42 @@ def test_records_from_rows_makes_payloads_json_ready_and_refuses_repeated_keys()
         records_from_rows(["record_key"], [("k1",), ("k1",)])
     with pytest.raises(ValueError, match="needs a record_key column"):
         records_from_rows(["id"], [("k1",)])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 11, 22, 8, 30, 15, 999), "2026-11-22T08:30:15Z"),
+        (datetime(2026, 11, 22, 10, 30, tzinfo=timezone(timedelta(hours=2))), "2026-11-22T08:30:00Z"),
+        (date(2026, 11, 22), "2026-11-22"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("NaN"), None),
+        (float("inf"), None),
+        (np.int64(7), 7),
+        (np.bool_(True), True),
+        ([Decimal("0.10"), None, {"at": date(2026, 1, 2)}], ["0.10", None, {"at": "2026-01-02"}]),
+        ({"n": (1, 2.5)}, {"n": [1, 2.5]}),
+    ],
+)
+def test_json_value_makes_warehouse_values_json_ready(value: object, expected: object) -> None:
+    assert json_value(value) == expected
+    json.dumps(json_value(value), allow_nan=False)  # strict JSON, nothing left for default=str
+
+
+def test_no_payload_holds_the_key_column_so_no_destination_can_send_it(con):
+    """What proves that HubSpot and Klaviyo need no record_key filter of their own: delivery never passes it on."""
+    con.execute("""create table companies as select 'Acme' as name, 'C1' as record_key, 'C1' as expansion_customer_id,
+                   12.50::decimal(10, 2) as expansion_expected_mrr""")
+    con.execute("""create table events as select 'xsell:K1:O9' as unique_id, 'ada@example.com' as email,
+                   timestamp '2026-11-23 08:00' as send_after, 'xsell:K1:O9' as record_key""")
+    [company], [event] = read_records(con, "companies"), read_records(con, "events")
+    assert (company.key, company.payload) == (
+        "C1", {"name": "Acme", "expansion_customer_id": "C1", "expansion_expected_mrr": "12.50"})
+    assert (event.key, event.payload) == (
+        "xsell:K1:O9", {"unique_id": "xsell:K1:O9", "email": "ada@example.com", "send_after": "2026-11-23T08:00:00Z"})
+    assert RECORD_KEY not in company_properties(company, "expansion_customer_id")
+    assert event_request_body(event, "m")["data"]["attributes"]["properties"] == {
+        "send_after": "2026-11-23T08:00:00Z"}
 
 
 def test_payload_hash_ignores_key_order_and_sees_every_value():

@@ -10,12 +10,13 @@ import pytest
 from orchestration.lib.sync.destinations import DestinationError, Record
 from orchestration.lib.sync.http import DeliveryError
 from orchestration.lib.sync.hubspot import (
-    HubSpotCompanies,
+    SPEC,
     batch_create_body,
     batch_failure_outcome,
     batch_read_body,
     batch_update_body,
     company_properties,
+    connect,
     is_splittable_refusal,
     parse_batch_read,
     parse_batch_write,
@@ -32,7 +33,7 @@ def record(key: str, **payload: object) -> Record:
 
 def test_company_properties_are_all_strings_and_none_is_left_out() -> None:
     properties = company_properties(
-        record("C1", record_key="C1", name="Acme", expansion_expected_mrr=Decimal("120.50"),
+        record("C1", name="Acme", expansion_expected_mrr=Decimal("120.50"),
                expansion_priority_score=87.5, seats=12, is_active=True, expansion_recommended_plan=None,
                expansion_flagged_at=datetime(2026, 11, 22, 6, 30), renewal_date=date(2027, 1, 31)),
         ID,
@@ -195,10 +196,14 @@ def test_whole_batch_failures() -> None:
         batch_failure_outcome("C1", DeliveryError("no", status=401))
 
 
-def test_from_environment_requires_the_token_and_keeps_it_out_of_reprs() -> None:
-    with pytest.raises(DestinationError, match="HUBSPOT_ACCESS_TOKEN"):
-        HubSpotCompanies.from_environment({"HUBSPOT_BASE_URL": "http://127.0.0.1:1"})
-    destination = HubSpotCompanies.from_environment({"HUBSPOT_ACCESS_TOKEN": TOKEN})
+@pytest.mark.parametrize("credential", ["", "  ", None])
+def test_connect_refuses_an_empty_token_naming_its_setting(credential: str | None) -> None:
+    with pytest.raises(DestinationError, match=r"^HubSpot needs HUBSPOT_ACCESS_TOKEN: set it to .*\.$"):
+        connect(credential, "http://127.0.0.1:1")  # type: ignore[arg-type]
+
+
+def test_connect_keeps_the_token_out_of_reprs() -> None:
+    destination = connect(TOKEN)
     client = destination._client
     assert client.base_url == "https://api.hubapi.com/"
     assert client.redacted_headers() == {"Authorization": "<redacted>"}
@@ -207,9 +212,15 @@ def test_from_environment_requires_the_token_and_keeps_it_out_of_reprs() -> None
 
 
 def test_write_of_nothing_sends_nothing() -> None:
-    destination = HubSpotCompanies.from_environment({"HUBSPOT_ACCESS_TOKEN": TOKEN,
-                                                     "HUBSPOT_BASE_URL": "http://127.0.0.1:9"})
-    assert destination.write([]) == []
+    assert connect(TOKEN, "http://127.0.0.1:9").write([]) == []
+
+
+def test_the_spec_connects_to_the_destination_it_names() -> None:
+    destination = SPEC.connect(TOKEN, "")
+    assert (SPEC.name, SPEC.kind, SPEC.credential_setting, SPEC.base_url_setting) == (
+        destination.name, "hubspot", "HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL")
+    assert destination._client.base_url == "https://api.hubapi.com/"  # an empty base URL is HubSpot's host
+    assert SPEC.resend_changed  # companies are updated in place when their payload changes
 
 
 def test_naive_and_aware_instants_agree() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.lib.sync.destinations import DestinationError, Record
 from orchestration.lib.sync.http import DeliveryError
-from orchestration.lib.sync.klaviyo import KlaviyoEvents, error_detail, event_request_body, json_value
+from orchestration.lib.sync.klaviyo import SPEC, connect, error_detail, event_request_body, event_value
 
 KEY = "xsell:K1:O9"
 API_KEY = "pk_secret_klaviyo_key_value"
@@ -18,9 +18,9 @@ PRODUCTS = [{"product_id": "P2", "product_name": "Stand", "rank": 1, "score": 0.
 
 
 def sync_row(**overrides: object) -> dict[str, object]:
-    """A row as sync_klaviyo__cross_sell_events hands it over."""
+    """A record's payload from a row of sync_klaviyo__cross_sell_events: every column but record_key (the key)."""
     row: dict[str, object] = {
-        "record_key": KEY, "unique_id": KEY, "metric_name": "Cross-sell recommendation",
+        "unique_id": KEY, "metric_name": "Cross-sell recommendation",
         "email": "ada@example.com", "contact_id": "K1", "customer_id": "C1", "first_name": "Ada",
         "source_order_id": "O9", "source_product_id": "P1", "source_product_name": "Desk",
         "recommended_products": json.dumps(PRODUCTS), "recommendation_count": 1,
@@ -84,8 +84,8 @@ def test_unusable_records_raise_one_sentence(overrides: dict[str, object], messa
     [(Decimal("12.50"), 12.5), (Decimal("3"), 3), (Decimal("Infinity"), None), (float("nan"), None),
      ((1, Decimal("2.5")), [1, 2.5]), ({"a": date(2026, 1, 2)}, {"a": "2026-01-02"})],
 )
-def test_json_value(value: object, expected: object) -> None:
-    assert json_value(value) == expected
+def test_event_value(value: object, expected: object) -> None:
+    assert event_value(value) == expected
 
 
 def test_error_detail_uses_klaviyo_words() -> None:
@@ -97,19 +97,31 @@ def test_error_detail_uses_klaviyo_words() -> None:
 
 
 def test_write_rejects_an_unusable_record_without_sending() -> None:
-    destination = KlaviyoEvents.from_environment({"KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": "http://127.0.0.1:9"})
+    destination = connect(API_KEY, "http://127.0.0.1:9")
     [outcome] = destination.write([Record(KEY, sync_row(email=None))])
     assert outcome.status == "rejected"
     assert "e-mail" in (outcome.detail or "")
 
 
-def test_from_environment_requires_the_key_and_keeps_it_out_of_reprs() -> None:
-    with pytest.raises(DestinationError, match="KLAVIYO_API_KEY"):
-        KlaviyoEvents.from_environment({"KLAVIYO_API_KEY": " "})
-    destination = KlaviyoEvents.from_environment({"KLAVIYO_API_KEY": API_KEY})
+@pytest.mark.parametrize("credential", ["", " ", None])
+def test_connect_refuses_an_empty_key_naming_its_setting(credential: str | None) -> None:
+    with pytest.raises(DestinationError, match=r"^Klaviyo needs KLAVIYO_API_KEY: set it to .*\.$"):
+        connect(credential)  # type: ignore[arg-type]
+
+
+def test_connect_keeps_the_key_out_of_reprs() -> None:
+    destination = connect(API_KEY)
     client = destination._client
     assert client.base_url == "https://a.klaviyo.com/"
     assert client.redacted_headers() == {"Authorization": "<redacted>", "revision": "2026-07-15",
                                          "Accept": "application/vnd.api+json"}
     assert API_KEY not in repr(destination) + repr(client)
     assert (destination.name, destination.metric_name) == ("klaviyo.events", "Cross-sell recommendation")
+
+
+def test_the_spec_connects_to_the_destination_it_names() -> None:
+    destination = SPEC.connect(API_KEY, None)
+    assert (SPEC.name, SPEC.kind, SPEC.credential_setting, SPEC.base_url_setting) == (
+        destination.name, "klaviyo", "KLAVIYO_API_KEY", "KLAVIYO_BASE_URL")
+    assert destination._client.base_url == "https://a.klaviyo.com/"
+    assert not SPEC.resend_changed  # an event is final once delivered

@@ -1,4 +1,5 @@
-"""The sync suites in expectations/ and validate_frame: good frames pass, each planted bad row fails by name."""
+"""The sync suites in expectations/, validate_frame and validate_sync_table: good frames pass, each planted bad row
+fails by name."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.validation import DEFAULT_EXPECTATIONS_DIR, ValidationOutcome, suite_names, validate_frame
+from orchestration.lib.names import SYNC_SCHEMA
+from orchestration.lib.validation import (
+    DEFAULT_EXPECTATIONS_DIR,
+    ValidationOutcome,
+    suite_names,
+    validate_frame,
+    validate_sync_table,
+)
 
 HUBSPOT = "sync_hubspot__companies"
 KLAVIYO = "sync_klaviyo__cross_sell_events"
@@ -104,69 +113,46 @@ def test_empty_frame_with_the_right_columns_passes(suite: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "column", "words"),
+    ("suite", "values", "column", "words"),
     [
-        ({"expansion_priority_score": "12.5x"}, "expansion_priority_score", ["1 of 5 rows", "'12.5x'"]),
-        ({"expansion_priority_score": "100.5"}, "expansion_priority_score", ["1 of 5 rows", "'100.5'"]),
-        ({"expansion_expected_mrr": "-5.00"}, "expansion_expected_mrr", ["1 of 5 rows", "'-5.00'"]),
-        ({"expansion_expected_mrr": "12.5"}, "expansion_expected_mrr", ["1 of 5 rows", "'12.5'"]),
-        ({"expansion_route": "marketing"}, "expansion_route",
+        (HUBSPOT, {"expansion_priority_score": "12.5x"}, "expansion_priority_score", ["1 of 5 rows", "'12.5x'"]),
+        (HUBSPOT, {"expansion_priority_score": "100.5"}, "expansion_priority_score", ["1 of 5 rows", "'100.5'"]),
+        (HUBSPOT, {"expansion_expected_mrr": "-5.00"}, "expansion_expected_mrr", ["1 of 5 rows", "'-5.00'"]),
+        (HUBSPOT, {"expansion_expected_mrr": "12.5"}, "expansion_expected_mrr", ["1 of 5 rows", "'12.5'"]),
+        (HUBSPOT, {"expansion_route": "marketing"}, "expansion_route",
          ["1 of 5 rows are not one of ['customer_success', 'sales']", "'marketing'"]),
-        ({"expansion_triggers": "near_seat_limit;churn_risk"}, "expansion_triggers", ["1 of 5 rows", "churn_risk"]),
-        ({"expansion_triggers": "near_seat_limit;"}, "expansion_triggers", ["1 of 5 rows", "'near_seat_limit;'"]),
-        ({"expansion_flagged_at": "2026-11-23 00:00:00"}, "expansion_flagged_at", ["1 of 5 rows", "'2026-11-23 00"]),
-        ({"domain": "not a domain"}, "domain", ["1 of 5 rows", "'not a domain'"]),
-        ({"name": None}, "name", ["1 of 5 rows are null"]),
-        ({"expansion_evidence": None}, "expansion_evidence", ["1 of 5 rows are null"]),
-        ({"expansion_route": None}, "expansion_route", ["1 of 5 rows are null"]),
-        ({"expansion_customer_id": "cus_9999"}, "record_key and expansion_customer_id",
+        (HUBSPOT, {"expansion_triggers": "near_seat_limit;churn_risk"}, "expansion_triggers",
+         ["1 of 5 rows", "churn_risk"]),
+        (HUBSPOT, {"expansion_triggers": "near_seat_limit;"}, "expansion_triggers",
+         ["1 of 5 rows", "'near_seat_limit;'"]),
+        (HUBSPOT, {"expansion_flagged_at": "2026-11-23 00:00:00"}, "expansion_flagged_at",
+         ["1 of 5 rows", "'2026-11-23 00"]),
+        (HUBSPOT, {"domain": "not a domain"}, "domain", ["1 of 5 rows", "'not a domain'"]),
+        (HUBSPOT, {"name": None}, "name", ["1 of 5 rows are null"]),
+        (HUBSPOT, {"expansion_evidence": None}, "expansion_evidence", ["1 of 5 rows are null"]),
+        (HUBSPOT, {"expansion_route": None}, "expansion_route", ["1 of 5 rows are null"]),
+        (HUBSPOT, {"expansion_customer_id": "cus_9999"}, "record_key and expansion_customer_id",
          ["1 of 5 rows where record_key differs from expansion_customer_id", "('cus_0002', 'cus_9999')"]),
-    ],
-)
-def test_hubspot_bad_row_fails_naming_its_column(values: dict[str, object], column: str, words: list[str]) -> None:
-    outcome = validate_frame(planted(HUBSPOT, 2, **values), HUBSPOT)
-
-    assert not outcome.success
-    assert len(outcome.failures) == 1, outcome.failures
-    [failure] = failures_about(outcome, column)
-    for word in words:
-        assert word in failure
-
-
-def test_hubspot_duplicated_account_fails_both_keys() -> None:
-    outcome = validate_frame(planted(HUBSPOT, 3, record_key="cus_0001", expansion_customer_id="cus_0001"), HUBSPOT)
-
-    assert not outcome.success
-    assert len(outcome.failures) == 2, outcome.failures
-    for column in ("record_key", "expansion_customer_id"):
-        [failure] = failures_about(outcome, column)
-        assert "2 of 5 rows repeat a value" in failure
-        assert "'cus_0001'" in failure
-
-
-@pytest.mark.parametrize(
-    ("values", "column", "words"),
-    [
-        ({"is_email_consented": False}, "is_email_consented", ["1 of 5 rows are not one of [True]", "False"]),
-        ({"metric_name": "Placed Order"}, "metric_name", ["1 of 5 rows", "'Placed Order'"]),
-        ({"email": "ann at acme.com"}, "email", ["1 of 5 rows", "'ann at acme.com'"]),
-        ({"email": None}, "email", ["1 of 5 rows are null"]),
-        ({"contact_id": None}, "contact_id", ["1 of 5 rows are null"]),
-        ({"customer_id": None}, "customer_id", ["1 of 5 rows are null"]),
-        ({"source_order_id": None}, "source_order_id", ["1 of 5 rows are null"]),
-        ({"recommended_products": '{"p9": 1}'}, "recommended_products", ["1 of 5 rows", "'{\"p9\": 1}'"]),
-        ({"recommendation_count": 0}, "recommendation_count", ["1 of 5 rows are not between 1 and 10", "0"]),
-        ({"recommendation_count": 11}, "recommendation_count", ["1 of 5 rows are not between 1 and 10", "11"]),
-        ({"unique_id": "xsell_9999"}, "record_key and unique_id",
+        (KLAVIYO, {"is_email_consented": False}, "is_email_consented", ["1 of 5 rows are not one of [True]", "False"]),
+        (KLAVIYO, {"metric_name": "Placed Order"}, "metric_name", ["1 of 5 rows", "'Placed Order'"]),
+        (KLAVIYO, {"email": "ann at acme.com"}, "email", ["1 of 5 rows", "'ann at acme.com'"]),
+        (KLAVIYO, {"email": None}, "email", ["1 of 5 rows are null"]),
+        (KLAVIYO, {"contact_id": None}, "contact_id", ["1 of 5 rows are null"]),
+        (KLAVIYO, {"customer_id": None}, "customer_id", ["1 of 5 rows are null"]),
+        (KLAVIYO, {"source_order_id": None}, "source_order_id", ["1 of 5 rows are null"]),
+        (KLAVIYO, {"recommended_products": '{"p9": 1}'}, "recommended_products", ["1 of 5 rows", "'{\"p9\": 1}'"]),
+        (KLAVIYO, {"recommendation_count": 0}, "recommendation_count", ["1 of 5 rows are not between 1 and 10", "0"]),
+        (KLAVIYO, {"recommendation_count": 11}, "recommendation_count", ["1 of 5 rows are not between 1 and 10", "11"]),
+        (KLAVIYO, {"unique_id": "xsell_9999"}, "record_key and unique_id",
          ["1 of 5 rows where record_key differs from unique_id", "('xsell_0002', 'xsell_9999')"]),
-        ({"send_before": pd.Timestamp("2026-11-23T00:00:00Z")}, "send_before and send_after",
+        (KLAVIYO, {"send_before": pd.Timestamp("2026-11-23T00:00:00Z")}, "send_before and send_after",
          ["1 of 5 rows where send_before is not greater than send_after"]),
-        ({"send_before": pd.Timestamp("2026-11-22T00:00:00Z")}, "send_before and send_after",
+        (KLAVIYO, {"send_before": pd.Timestamp("2026-11-22T00:00:00Z")}, "send_before and send_after",
          ["1 of 5 rows where send_before is not greater than send_after", "2026-11-22"]),
     ],
 )
-def test_klaviyo_bad_row_fails_naming_its_column(values: dict[str, object], column: str, words: list[str]) -> None:
-    outcome = validate_frame(planted(KLAVIYO, 2, **values), KLAVIYO)
+def test_bad_row_fails_naming_its_column(suite: str, values: dict[str, object], column: str, words: list[str]) -> None:
+    outcome = validate_frame(planted(suite, 2, **values), suite)
 
     assert not outcome.success
     assert len(outcome.failures) == 1, outcome.failures
@@ -175,15 +161,20 @@ def test_klaviyo_bad_row_fails_naming_its_column(values: dict[str, object], colu
         assert word in failure
 
 
-def test_klaviyo_duplicated_event_fails_both_keys() -> None:
-    outcome = validate_frame(planted(KLAVIYO, 4, record_key="xsell_0001", unique_id="xsell_0001"), KLAVIYO)
+@pytest.mark.parametrize(
+    ("suite", "row", "key", "twin"),
+    [(HUBSPOT, 3, "cus_0001", "expansion_customer_id"), (KLAVIYO, 4, "xsell_0001", "unique_id")],
+    ids=["hubspot-duplicated-account", "klaviyo-duplicated-event"],
+)
+def test_duplicated_record_fails_both_keys(suite: str, row: int, key: str, twin: str) -> None:
+    outcome = validate_frame(planted(suite, row, record_key=key, **{twin: key}), suite)
 
     assert not outcome.success
     assert len(outcome.failures) == 2, outcome.failures
-    for column in ("record_key", "unique_id"):
+    for column in ("record_key", twin):
         [failure] = failures_about(outcome, column)
         assert "2 of 5 rows repeat a value" in failure
-        assert "'xsell_0001'" in failure
+        assert f"'{key}'" in failure
 
 
 def test_missing_column_fails_the_column_set_and_its_own_checks() -> None:
@@ -262,3 +253,37 @@ def test_failure_sentences_read_in_full() -> None:
     outcome = validate_frame(frame, KLAVIYO)
 
     assert outcome.failures == ("is_email_consented: 2 of 5 rows are not one of [True] (e.g. False).",)
+
+
+def sync_table(frame: pd.DataFrame, model: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding `frame` as sync.<model>."""
+    con = duckdb.connect()
+    con.execute(f"create schema {SYNC_SCHEMA}")
+    con.register("frame", frame)
+    con.execute(f"create table {SYNC_SCHEMA}.{model} as select * from frame")
+    con.unregister("frame")
+    return con
+
+
+def test_validate_sync_table_reads_the_whole_sync_model() -> None:
+    good = validate_sync_table(sync_table(hubspot_frame(), HUBSPOT), HUBSPOT, DEFAULT_EXPECTATIONS_DIR)
+    bad = validate_sync_table(sync_table(planted(HUBSPOT, 4, expansion_route="marketing"), HUBSPOT), HUBSPOT,
+                              DEFAULT_EXPECTATIONS_DIR)
+
+    assert (good.success, good.rows, good.suite, good.evaluated) == (True, ROWS, HUBSPOT, expectations_in_file(HUBSPOT))
+    assert not bad.success
+    [failure] = failures_about(bad, "expansion_route")
+    assert "1 of 5 rows are not one of ['customer_success', 'sales']" in failure
+
+
+def test_validate_sync_table_uses_the_suites_of_the_folder_it_is_given(tmp_path: Path) -> None:
+    """A stricter copy of the suite in another folder: a domain may no longer be missing."""
+    suite = json.loads((DEFAULT_EXPECTATIONS_DIR / f"{HUBSPOT}.json").read_text())
+    suite["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "domain"},
+                                  "meta": {}})
+    (tmp_path / f"{HUBSPOT}.json").write_text(json.dumps(suite))
+
+    outcome = validate_sync_table(sync_table(hubspot_frame(), HUBSPOT), HUBSPOT, tmp_path)
+
+    assert not outcome.success
+    assert outcome.failures == ("domain: 1 of 5 rows are null.",)

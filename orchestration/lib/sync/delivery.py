@@ -1,25 +1,24 @@
 """Deliver a sync model's rows to one destination, batch by batch, through the ledger.
 
 The one place where batching happens for every destination (retries and rate limits live in the HTTP client).
-Records come from a sync model's rows: `record_key` is the key, every other column is the payload.
+Records come from a sync model's rows: `record_key` is the key, every other column is the payload, as JSON-ready
+values (`values.json_value`). The key column never reaches a payload, so destinations need not filter it out.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+from orchestration.lib.names import RECORD_KEY
 from orchestration.lib.sync import ledger
 from orchestration.lib.sync.destinations import Destination, Record, RecordOutcome
-
-KEY_COLUMN = "record_key"
+from orchestration.lib.sync.values import json_value
 
 
 @dataclass
@@ -48,40 +47,26 @@ class DeliverySummary:
         return text + "."
 
 
-def json_safe(value: Any) -> Any:
-    """Warehouse values as JSON-ready ones: timestamps as ISO 8601 UTC text, decimals as text, NaN as None."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def records_from_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Record]:
-    """One Record per row: the record_key column is the key, the other columns (JSON-safe) the payload."""
-    if KEY_COLUMN not in columns:
-        raise ValueError(f"a sync model needs a {KEY_COLUMN} column; it has {', '.join(columns)}.")
-    key_index = columns.index(KEY_COLUMN)
+    """One Record per row: the record_key column is the key, the other columns (JSON-ready) the payload."""
+    if RECORD_KEY not in columns:
+        raise ValueError(f"a sync model needs a {RECORD_KEY} column; it has {', '.join(columns)}.")
+    key_index = columns.index(RECORD_KEY)
     records = []
     for row in rows:
         if row[key_index] is None:
-            raise ValueError(f"a row has no {KEY_COLUMN}; every record needs its key.")
-        payload = {name: json_safe(value) for name, value in zip(columns, row, strict=True) if name != KEY_COLUMN}
+            raise ValueError(f"a row has no {RECORD_KEY}; every record needs its key.")
+        payload = {name: json_value(value) for name, value in zip(columns, row, strict=True) if name != RECORD_KEY}
         records.append(Record(key=str(row[key_index]), payload=payload))
     keys = Counter(record.key for record in records)
     repeated = [key for key, count in keys.items() if count > 1]
     if repeated:
-        raise ValueError(f"record_key {repeated[0]!r} appears {keys[repeated[0]]} times; keys must be unique.")
+        raise ValueError(f"{RECORD_KEY} {repeated[0]!r} appears {keys[repeated[0]]} times; keys must be unique.")
     return records
 
 
 def read_records(con: duckdb.DuckDBPyConnection, relation: str) -> list[Record]:
-    result = con.execute(f"select * from {relation} order by {KEY_COLUMN}")
+    result = con.execute(f"select * from {relation} order by {RECORD_KEY}")
     columns = [column[0] for column in result.description]
     return records_from_rows(columns, result.fetchall())
 

@@ -1,13 +1,14 @@
 """The retrying JSON HTTP client every destination sends through: rate limits, 5xx and dropped connections.
 
-One place decides what is retried and how long to wait, so HubSpot and Klaviyo behave alike:
+httpx sends (one pooled client, timeouts, transport errors) and tenacity decides when to send again (stop after
+`max_attempts`, wait, log), under one policy so that HubSpot and Klaviyo behave alike:
 
 - 2xx, and any status the caller accepts (a 409 it can handle, say), is returned;
 - 429 and 503 wait for `Retry-After` (seconds or an HTTP date), or the backoff when there is none; a
   `Retry-After` longer than `max_retry_after_seconds` is not waited out: it raises a retryable `DeliveryError`
   naming the wait, and the next run sends again;
 - other 5xx, refused or reset connections and timeouts wait an exponential backoff with full jitter;
-- any other 4xx raises a non-retryable `DeliveryError` at once, with the vendor's own message.
+- any other 4xx raises a non-retryable `DeliveryError` at once, with the vendor's own message (`vendor_message`).
 
 Most sends are idempotent by design (upsert by external id, events by `unique_id`), so retrying a POST whose
 answer was lost cannot duplicate a record. A send that is not (HubSpot's `batch/create`) goes with
@@ -21,29 +22,35 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
-import requests
-from urllib3.exceptions import NewConnectionError
+import httpx
+import tenacity
+from tenacity.wait import wait_base
 
-LOGGER_NAME = "expansion.sync.http"
+from orchestration.lib.names import LOGGER_ROOT
+
+LOGGER_NAME = f"{LOGGER_ROOT}.sync.http"
 REDACTED = "<redacted>"
 MAX_MESSAGE_CHARS = 300
 
 logger = logging.getLogger(LOGGER_NAME)
 
-# What a lost connection looks like through requests: refused, reset, cut mid-body, or too slow.
+# What a lost connection looks like through httpx: refused, reset, cut mid-body, or too slow. Not the other
+# transport errors (an unsupported scheme, a malformed request): those fail the same way every time.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
 )
+# The transport errors raised before one byte of the request left (see `never_reached_server`).
+NEVER_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Statuses whose `Retry-After` says how long to wait (RFC 9110 defines it for 503; vendors send it with 429).
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -68,18 +75,59 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
-@dataclass(frozen=True)
-class Failure:
-    """A transient failure of one attempt: what happened, the status and body if any, and how long to wait."""
+class AttemptFailed(Exception):
+    """One attempt failed for now, and another may succeed: the only exception the retry policy retries.
 
-    description: str
-    status: int | None = None
-    body: Any = None
-    wait: float = 0.0
+    `request` is `METHOD path`, `description` what happened (`503 Service Unavailable`, `ReadTimeout: …`), and
+    `retry_after` the seconds a 429 or 503 asked for, if it did.
+    """
+
+    def __init__(self, request: str, description: str, *, status: int | None = None, body: Any = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{request}: {description}")
+        self.request = request
+        self.description = description
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+
+    def exhausted(self, attempts: int) -> DeliveryError:
+        """The retryable error once `attempts` attempts all failed, this one last."""
+        return DeliveryError(f"{self.request} failed after {attempts} attempts; the last answer was "
+                             f"{self.description}.", status=self.status, body=self.body, retryable=True)
+
+
+class RetryAfterWait(wait_base):
+    """Wait what a 429 or 503 asked for in `Retry-After`, else `backoff`; refuse a `Retry-After` beyond `cap`.
+
+    Refusing raises a retryable DeliveryError instead of waiting: sleeping the cap and sending early would only be
+    refused again, so the request is left for the next run. (tenacity computes the wait before it looks at the
+    attempts left, so the last attempt's answer is judged the same way.)
+    """
+
+    def __init__(self, backoff: wait_base, cap: float) -> None:
+        self.backoff = backoff
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = failure_of(retry_state)
+        if failure.retry_after is None:
+            return self.backoff(retry_state)
+        if failure.retry_after > self.cap:
+            raise DeliveryError(
+                f"{failure.request} was answered {failure.description} with Retry-After {failure.retry_after:.0f} s, "
+                f"longer than the {self.cap:g} s this client waits; it is left for the next run.",
+                status=failure.status, body=failure.body, retryable=True,
+            ) from failure
+        return failure.retry_after
 
 
 class JsonHttpClient:
-    """A JSON client for one vendor's base URL, with fixed headers, retries and backoff; secrets stay out of sight."""
+    """A JSON client for one vendor's base URL, with fixed headers, retries and backoff; secrets stay out of sight.
+
+    `sleep` is what waits between attempts (tests pass a recorder), `transport` the httpx transport to send through
+    (tests pass one that records or fails on cue; the default is httpx's, which never retries by itself).
+    """
 
     def __init__(
         self,
@@ -93,7 +141,7 @@ class JsonHttpClient:
         max_backoff_seconds: float = 30.0,
         max_retry_after_seconds: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}.")
@@ -106,8 +154,7 @@ class JsonHttpClient:
         self.max_backoff_seconds = max_backoff_seconds
         self.max_retry_after_seconds = max_retry_after_seconds
         self._sleep = sleep
-        self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._http = httpx.Client(headers=self._headers, timeout=httpx.Timeout(timeout), transport=transport)
 
     def __repr__(self) -> str:
         return f"JsonHttpClient(base_url={self.base_url!r}, headers={self.redacted_headers()!r})"
@@ -118,13 +165,27 @@ class JsonHttpClient:
                 for name, value in self._headers.items()}
 
     def close(self) -> None:
-        """Close the session if this client created it."""
-        if self._owns_session:
-            self._session.close()
+        """Close the connection pool (and the transport)."""
+        self._http.close()
 
     def url(self, path: str) -> str:
         """`path` joined to the base URL, whether or not either has a slash at the seam."""
         return self.base_url + path.lstrip("/")
+
+    def retry_policy(self) -> tenacity.Retrying:
+        """Retry `AttemptFailed` only, up to `max_attempts` in all, waiting `RetryAfterWait` over full-jitter backoff
+        (uniform between 0 and min(max_backoff_seconds, backoff_seconds * 2**(attempt - 1))); log each retry, and
+        raise the retryable DeliveryError of the last failure when the attempts run out."""
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(AttemptFailed),
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=RetryAfterWait(tenacity.wait_random_exponential(multiplier=self.backoff_seconds,
+                                                                 max=self.max_backoff_seconds),
+                                cap=self.max_retry_after_seconds),
+            sleep=lambda seconds: self._sleep(float(seconds)),
+            before_sleep=self._log_retry,
+            retry_error_callback=self._raise_exhausted,
+        )
 
     def request(
         self,
@@ -143,69 +204,46 @@ class JsonHttpClient:
         opened are retried; any other transient failure raises a retryable `DeliveryError` without resending.
         """
         method = method.upper()
-        accepted = frozenset(accept_statuses)
-        headers = dict(self._headers)
-        data = None
-        if json_body is not None:
-            data = encode_json(json_body)
-            headers["Content-Type"] = content_type
-        failure = Failure("no answer")
-        for attempt in range(self.max_attempts):
-            outcome = self._attempt(method, path, data, headers, params, accepted, attempt, idempotent)
-            if isinstance(outcome, HttpResponse):
-                return outcome
-            failure = outcome
-            if attempt + 1 < self.max_attempts:
-                logger.warning("%s %s: %s; retrying in %.2f s (attempt %d of %d)", method, path, failure.description,
-                               failure.wait, attempt + 2, self.max_attempts)
-                self._sleep(failure.wait)
-        raise DeliveryError(
-            f"{method} {path} failed after {self.max_attempts} attempts; the last answer was {failure.description}.",
-            status=failure.status, body=failure.body, retryable=True,
-        )
+        content = encode_json(json_body) if json_body is not None else None
+        headers = {"Content-Type": content_type} if content is not None else {}
+        return self.retry_policy()(self._attempt, method, path, content, headers, params, frozenset(accept_statuses),
+                                   idempotent)
 
-    def _attempt(self, method: str, path: str, data: bytes | None, headers: Mapping[str, str],
-                 params: Mapping[str, str] | None, accepted: frozenset[int], attempt: int,
-                 idempotent: bool = True) -> HttpResponse | Failure:
-        """One send: the response when it is final, a `Failure` to retry, or a raised `DeliveryError`."""
+    def _attempt(self, method: str, path: str, content: bytes | None, headers: Mapping[str, str],
+                 params: Mapping[str, str] | None, accepted: frozenset[int], idempotent: bool) -> HttpResponse:
+        """One send: the response when it is final; raises `AttemptFailed` to retry, or `DeliveryError`."""
+        request = f"{method} {path}"
         try:
-            raw = self._session.request(method, self.url(path), data=data, headers=headers, params=params,
-                                        timeout=self.timeout)
+            raw = self._http.request(method, self.url(path), content=content, headers=headers, params=params)
         except TRANSIENT_ERRORS as error:
             if not idempotent and not never_reached_server(error):
-                raise not_resent(method, path, describe_error(error)) from error
-            return Failure(describe_error(error), wait=self.backoff(attempt))
+                raise not_resent(request, describe_error(error)) from error
+            raise AttemptFailed(request, describe_error(error)) from error
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # e.g. a base URL without http:// or https://
+            raise DeliveryError(f"{request} failed with {describe_error(error)}, which no retry mends.") from error
         response = to_response(raw)
         if 200 <= response.status < 300 or response.status in accepted:
             return response
         if not is_retryable_status(response.status):
-            raise rejected(method, path, response)
-        status = status_line(response.status, raw.reason)
+            raise rejected(request, response)
+        status = status_line(response.status, raw.reason_phrase)
         if not idempotent and response.status != 429:  # a 429 is refused before processing; a 5xx may come after
-            raise not_resent(method, path, status, response)
-        return Failure(status, status=response.status, body=response.body,
-                       wait=self.wait_for(method, path, response, attempt, status))
+            raise not_resent(request, status, response)
+        raise AttemptFailed(request, status, status=response.status, body=response.body,
+                            retry_after=requested_wait(response))
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter: uniform between 0 and min(max, base * 2**attempt)."""
-        return random.uniform(0.0, min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt))
+    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        logger.warning("%s; retrying in %.2f s (attempt %d of %d)", failure_of(retry_state),
+                       retry_state.upcoming_sleep, retry_state.attempt_number + 1, self.max_attempts)
 
-    def wait_for(self, method: str, path: str, response: HttpResponse, attempt: int, answer: str) -> float:
-        """How long to wait before retrying `response`: its Retry-After on a 429 or 503, else the backoff.
+    def _raise_exhausted(self, retry_state: tenacity.RetryCallState) -> HttpResponse:
+        failure = failure_of(retry_state)
+        raise failure.exhausted(self.max_attempts) from failure
 
-        A Retry-After beyond `max_retry_after_seconds` raises a retryable `DeliveryError` instead: sleeping the cap
-        and sending early would only be refused again, so the request waits for the next run.
-        """
-        retry_after = requested_wait(response)
-        if retry_after is None:
-            return self.backoff(attempt)
-        if retry_after > self.max_retry_after_seconds:
-            raise DeliveryError(
-                f"{method} {path} was answered {answer} with Retry-After {retry_after:.0f} s, longer than the "
-                f"{self.max_retry_after_seconds:g} s this client waits; it is left for the next run.",
-                status=response.status, body=response.body, retryable=True,
-            )
-        return retry_after
+
+def failure_of(retry_state: tenacity.RetryCallState) -> AttemptFailed:
+    """The failure of the attempt just made (the policy retries, waits after and stops on `AttemptFailed` only)."""
+    return cast(AttemptFailed, cast(tenacity.Future, retry_state.outcome).exception())
 
 
 def encode_json(value: Any) -> bytes:
@@ -213,9 +251,8 @@ def encode_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
 
 
-def to_response(raw: requests.Response) -> HttpResponse:
-    """An `HttpResponse` from a requests response, with the body parsed when it is JSON (UTF-8 unless declared)."""
-    raw.encoding = raw.encoding or "utf-8"
+def to_response(raw: httpx.Response) -> HttpResponse:
+    """An `HttpResponse` from an httpx response, with the body parsed when it is JSON (UTF-8 unless declared)."""
     text = raw.text
     return HttpResponse(status=raw.status_code, headers=raw.headers, body=parse_json(text), text=text)
 
@@ -260,27 +297,40 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def vendor_message(body: Any, text: str) -> str:
-    """The vendor's own explanation from an error body (HubSpot `message`, Klaviyo `errors[].detail`), trimmed."""
-    message = message_from_json(body) if body is not None else None
-    return trim(message if message else text) or "no message"
+# --- the vendor's own words -----------------------------------------------------------------------------------------
 
 
-def message_from_json(body: Any) -> str | None:
-    """The human message in a JSON error body, for the shapes HubSpot, Klaviyo and OAuth servers use."""
+def message_of(entry: Mapping[str, Any]) -> str | None:
+    """The human sentence of one error object: its `message`, `error_description`, `detail` or `title`."""
+    for key in ("message", "error_description", "detail", "title"):
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def vendor_message(body: Any, describe: Callable[[Mapping[str, Any]], str | None] = message_of) -> str | None:
+    """The vendor's own explanation in a JSON error body, for the shapes HubSpot, Klaviyo and OAuth servers use.
+
+    `describe` reads one error object (the body itself, else each of its `errors`, joined with "; ", else its
+    `error`); a vendor passes its own to add what it knows, such as HubSpot's category or Klaviyo's JSON pointer.
+    A body that is a JSON string is its own message. None when there is none.
+    """
     if isinstance(body, str):
-        return body
+        return body if body.strip() else None
     if not isinstance(body, Mapping):
         return None
-    for key in ("message", "error_description", "detail", "title"):
-        if isinstance(body.get(key), str) and body[key].strip():
-            return body[key]
+    own = describe(body)
+    if own:
+        return own
     errors = body.get("errors")
-    if isinstance(errors, list) and errors:
-        parts = [message_from_json(error) for error in errors]
-        return "; ".join(part for part in parts if part) or None
+    if isinstance(errors, list):
+        parts = [vendor_message(error, describe) for error in errors]
+        joined = "; ".join(part for part in parts if part)
+        if joined:
+            return joined
     error = body.get("error")
-    return message_from_json(error) if error is not None else None
+    return vendor_message(error, describe) if error is not None else None
 
 
 def trim(text: str) -> str:
@@ -289,45 +339,36 @@ def trim(text: str) -> str:
     return line if len(line) <= MAX_MESSAGE_CHARS else line[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
-def rejected(method: str, path: str, response: HttpResponse) -> DeliveryError:
+def rejected(request: str, response: HttpResponse) -> DeliveryError:
     """The non-retryable error for a 4xx the vendor refused, carrying its message and body."""
-    message = vendor_message(response.body, response.text).rstrip(".")
-    return DeliveryError(f"{method} {path} was rejected with {response.status}: {message}.",
+    message = (trim(vendor_message(response.body) or response.text) or "no message").rstrip(".")
+    return DeliveryError(f"{request} was rejected with {response.status}: {message}.",
                          status=response.status, body=response.body, retryable=False)
 
 
-def not_resent(method: str, path: str, what: str, response: HttpResponse | None = None) -> DeliveryError:
+def not_resent(request: str, what: str, response: HttpResponse | None = None) -> DeliveryError:
     """The retryable error for a non-idempotent request that failed after it may have reached the vendor."""
     return DeliveryError(
-        f"{method} {path} failed with {what}, possibly after the vendor processed it; it is not sent again "
+        f"{request} failed with {what}, possibly after the vendor processed it; it is not sent again "
         "(that could duplicate it) and is left for the next run.",
         status=response.status if response else None, body=response.body if response else None, retryable=True,
     )
 
 
 def never_reached_server(error: Exception) -> bool:
-    """Whether a transport error from requests happened before the request could reach the server.
+    """Whether a transport error from httpx happened before the request could reach the server.
 
-    What requests (with its default of no urllib3 retries) lets us tell apart:
+    - True: `ConnectError` (refused, unreachable, DNS failure, a failed TLS handshake), `ConnectTimeout` and
+      `PoolTimeout` (no free connection in time). No connection carried the request, so not one byte was sent.
+    - False: `ReadTimeout` (sent, no answer in time), `ReadError` and `RemoteProtocolError` (the server reset or
+      closed the connection after we wrote, or cut its answer), `WriteError` and `WriteTimeout` (part of it went
+      out), and a `ProxyError`. The server may have processed the request.
 
-    - True: `ConnectTimeout`, and a `ConnectionError` caused by urllib3's `NewConnectionError` (refused,
-      unreachable, DNS failure). The connection never opened, so not one byte was sent.
-    - False: `ReadTimeout` (sent, no answer in time), a `ConnectionError` caused by urllib3's `ProtocolError`
-      (the server closed or reset the connection after we wrote: `RemoteDisconnected`, `ConnectionResetError`)
-      and `ChunkedEncodingError` (the answer was cut). The server may have processed the request.
-
-    What it cannot: a reset on a reused keep-alive connection that the server had already closed looks like a
-    reset after the server read the request, and an SSL or proxy error may come before or after sending. All of
-    those count as possibly received (False): a request wrongly held back waits for the next run, a request
-    wrongly sent again may be made twice.
+    What it cannot tell: a pooled keep-alive connection that the server closed just as we reused it fails like a
+    connection lost after the server read the request. It counts as possibly received (False): a request wrongly
+    held back waits for the next run, a request wrongly sent again may be made twice.
     """
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
-        return False
-    if isinstance(error, requests.ConnectionError):
-        return any(isinstance(cause, NewConnectionError) for cause in causes(error))
-    return False
+    return isinstance(error, NEVER_SENT_ERRORS)
 
 
 def status_line(status: int, reason: str | None) -> str:
@@ -336,13 +377,11 @@ def status_line(status: int, reason: str | None) -> str:
 
 
 def causes(error: BaseException, depth: int = 10) -> list[BaseException]:
-    """`error` and the errors inside it, outermost first: urllib3's `reason`, `__cause__`, or an error among args."""
+    """`error` and the errors it was raised from, outermost first (httpx raises from httpcore, from the OSError)."""
     chain = [error]
-    for _ in range(depth):
-        cause = chain[-1]
-        inner = getattr(cause, "reason", None) or cause.__cause__ or next(
-            (arg for arg in cause.args if isinstance(arg, BaseException)), None)
-        if not isinstance(inner, BaseException) or any(inner is seen for seen in chain):
+    while len(chain) <= depth:
+        inner = chain[-1].__cause__
+        if inner is None or any(inner is seen for seen in chain):
             break
         chain.append(inner)
     return chain
@@ -350,6 +389,5 @@ def causes(error: BaseException, depth: int = 10) -> list[BaseException]:
 
 def describe_error(error: Exception) -> str:
     """A transport error as one short phrase: its type and the innermost cause's message (no headers in it)."""
-    cause = causes(error)[-1]
-    detail = trim(str(cause))
+    detail = next((trim(str(cause)) for cause in reversed(causes(error)) if str(cause).strip()), "")
     return f"{type(error).__name__}: {detail}" if detail else type(error).__name__

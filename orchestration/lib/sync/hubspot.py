@@ -17,25 +17,27 @@ makes HubSpot refuse a whole create or update instead (a 400 VALIDATION_ERROR na
 again in halves until the records at fault are alone, so only they end `rejected`.
 
 Everything that turns records into request bodies or responses into outcomes is a pure function below the class.
+`connect` builds the destination from a token; `SPEC` registers it (see registry.py).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from orchestration.lib.sync.destinations import DestinationError, Record, RecordOutcome, Status
-from orchestration.lib.sync.http import DeliveryError, JsonHttpClient
+from orchestration.lib.sync.destinations import Record, RecordOutcome, Status
+from orchestration.lib.sync.http import DeliveryError, JsonHttpClient, message_of, vendor_message
+from orchestration.lib.sync.values import json_value
+from orchestration.lib.sync.vendor import AUTH_STATUSES, Vendor
 
-DEFAULT_BASE_URL = "https://api.hubapi.com"
-TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
-BASE_URL_ENV = "HUBSPOT_BASE_URL"
+HUBSPOT = Vendor(title="HubSpot", kind="hubspot", credential_setting="HUBSPOT_ACCESS_TOKEN",
+                 base_url_setting="HUBSPOT_BASE_URL", default_base_url="https://api.hubapi.com",
+                 credential_kind="a private app's access token", scheme="Bearer",
+                 scopes=("crm.objects.companies.read", "crm.objects.companies.write"))
 DEFAULT_ID_PROPERTY = "expansion_customer_id"
 
 COMPANIES_PATH = "/crm/v3/objects/companies"
@@ -44,44 +46,23 @@ BATCH_CREATE_PATH = f"{COMPANIES_PATH}/batch/create"
 BATCH_UPDATE_PATH = f"{COMPANIES_PATH}/batch/update"
 SEARCH_PATH = f"{COMPANIES_PATH}/search"
 
-# Columns a sync model carries for the ledger that are not HubSpot properties.
-LEDGER_COLUMNS = frozenset({"record_key"})
 NOT_FOUND_CATEGORY = "OBJECT_NOT_FOUND"
 # Error categories worth sending again: throttling and HubSpot's own failures, plus the two races with another
 # writer that the next attempt's batch/read settles: a create that finds the value taken (CONFLICT) and an update
 # of a company deleted or merged since the read (OBJECT_NOT_FOUND).
 RETRYABLE_CATEGORIES = frozenset({"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "CONFLICT",
                                   NOT_FOUND_CATEGORY})
-AUTH_STATUSES = (401, 403)
 
 
+@dataclass(eq=False)
 class HubSpotCompanies:
     """Upserts company records into HubSpot by a unique company property (`expansion_customer_id` by default)."""
 
     name = "hubspot.companies"
     batch_size = 100  # HubSpot's limit for the batch read, create and update endpoints
 
-    def __init__(self, client: JsonHttpClient, id_property: str = DEFAULT_ID_PROPERTY) -> None:
-        self._client = client
-        self.id_property = id_property
-
-    def __repr__(self) -> str:
-        return f"HubSpotCompanies(id_property={self.id_property!r})"
-
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str], *, id_property: str = DEFAULT_ID_PROPERTY,
-                         **client_options: Any) -> HubSpotCompanies:
-        """Build from HUBSPOT_ACCESS_TOKEN (required) and HUBSPOT_BASE_URL (default: HubSpot's API host).
-
-        `client_options` go to JsonHttpClient (timeout, max_attempts, sleep, …).
-        """
-        token = (env.get(TOKEN_ENV) or "").strip()
-        if not token:
-            raise DestinationError(f"HubSpot needs {TOKEN_ENV}: set it to a private app's access token.")
-        base_url = (env.get(BASE_URL_ENV) or "").strip() or DEFAULT_BASE_URL
-        headers = {"Authorization": f"Bearer {token}"}
-        client = JsonHttpClient(base_url, headers, secret_headers=("Authorization",), **client_options)
-        return cls(client, id_property=id_property)
+    _client: JsonHttpClient = field(repr=False)  # it holds the token
+    id_property: str = DEFAULT_ID_PROPERTY
 
     def check(self) -> None:
         """Search for one company: a cheap authenticated read, exempt from HubSpot's ten-secondly limit.
@@ -89,13 +70,7 @@ class HubSpotCompanies:
         Not `GET /crm/v3/objects/companies?limit=1`: the spec's example answer for it breaks the spec's own schema
         (results without `id`), so a validating mock answers it with 500.
         """
-        try:
-            self._client.request("POST", SEARCH_PATH, json_body=search_one_body(self.id_property))
-        except DeliveryError as error:
-            raise_if_auth_error(error)
-            raise DestinationError(
-                f"HubSpot's companies check at {self._client.base_url} failed ({error}); check {BASE_URL_ENV}."
-            ) from error
+        HUBSPOT.check(self._client, "companies", "POST", SEARCH_PATH, json_body=search_one_body(self.id_property))
 
     def write(self, batch: Sequence[Record]) -> list[RecordOutcome]:
         """Upsert `batch`; one outcome per record (records sharing a key share the last one's outcome)."""
@@ -150,24 +125,21 @@ class HubSpotCompanies:
         return parse_batch_write(response.body, keys, self.id_property, hubspot_ids, response.status)
 
 
+SPEC = HUBSPOT.spec(HubSpotCompanies, name=HubSpotCompanies.name, asset_name="hubspot_companies",
+                    model="sync_hubspot__companies", resend_changed=True,
+                    description="Each account's expansion signal on its HubSpot company, upserted by its id property.")
+connect = SPEC.connect  # connect(token, base_url=None, **client_options) -> HubSpotCompanies
+
+
 # --- errors -------------------------------------------------------------------------------------------------------
-
-
-def raise_if_auth_error(error: DeliveryError) -> None:
-    """A 401 or 403 means the token, not the records, is wrong: stop the whole sync."""
-    if error.status in AUTH_STATUSES:
-        raise DestinationError(
-            f"HubSpot rejected {TOKEN_ENV} ({error.status}): check the private app's token and its "
-            "crm.objects.companies.read/write scopes."
-        ) from error
 
 
 def batch_failure_outcome(key: str, error: DeliveryError) -> RecordOutcome:
     """The outcome of one record in a request that failed as a whole (raises for a bad token)."""
-    raise_if_auth_error(error)
+    HUBSPOT.raise_if_auth_error(error)
     if error.retryable or error.status == 409:  # 409: a lost create race, the next read finds the company
         return RecordOutcome(key=key, status="retryable", detail=str(error))
-    return RecordOutcome(key=key, status="rejected", detail=vendor_message(error.body) or str(error))
+    return RecordOutcome(key=key, status="rejected", detail=vendor_message(error.body, category_message) or str(error))
 
 
 def is_splittable_refusal(error: DeliveryError, size: int) -> bool:
@@ -182,12 +154,14 @@ def is_splittable_refusal(error: DeliveryError, size: int) -> bool:
             and status not in AUTH_STATUSES)
 
 
-def vendor_message(body: Any) -> str | None:
-    """HubSpot's own sentence from an error body (`message`, with `category` in front), if it has one."""
-    if not isinstance(body, Mapping) or not body.get("message"):
-        return None
-    category = body.get("category")
-    return f"{category}: {body['message']}" if category else str(body["message"])
+def category_message(error: Mapping[str, Any]) -> str | None:
+    """HubSpot's own sentence for one error object: its `message`, with its `category` in front when it has one.
+
+    The formatting hook HubSpot gives `http.vendor_message`, which finds the error objects in a body.
+    """
+    message = message_of(error)
+    category = error.get("category")
+    return f"{category}: {message}" if message and category else message
 
 
 def is_retryable_error(error: Mapping[str, Any]) -> bool:
@@ -222,47 +196,38 @@ def _as_list(values: Any) -> list[Any]:
 
 
 def company_properties(record: Record, id_property: str) -> dict[str, str]:
-    """The record's HubSpot properties, every value a string (HubSpot rejects numbers); None leaves one out."""
+    """The record's HubSpot properties, every value a string (HubSpot rejects numbers); None leaves one out.
+
+    The payload holds no record_key (delivery keeps the key out of it); the key goes in as the id property.
+    """
     properties = {}
     for name, value in record.payload.items():
         text = property_text(value)
-        if name not in LEDGER_COLUMNS and text is not None:
+        if text is not None:
             properties[str(name)] = text
     properties[id_property] = record.key
     return properties
 
 
 def property_text(value: Any) -> str | None:
-    """One property value as HubSpot's text: numbers plain, booleans `true`/`false`, instants ISO 8601 UTC."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """One property value as HubSpot's text, from its JSON-ready value (`values.json_value`): numbers plain (no
+    exponent, which HubSpot would take for text), booleans `true`/`false`, instants ISO 8601 UTC, lists joined
+    with `;` (HubSpot's multiple-checkbox format), structs as JSON; None (and NaN) leaves the property out."""
+    return _text(json_value(value))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
         return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return property_text(value.item())
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        return _plain_number(Decimal(str(value)))
-    if isinstance(value, datetime):
-        return _utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set | frozenset):
-        return ";".join(text for text in (property_text(item) for item in value) if text is not None)
-    if isinstance(value, Mapping):
-        return json.dumps(value, default=str, sort_keys=True)
+    if isinstance(value, float):
+        return format(Decimal(str(value)), "f")
+    if isinstance(value, list):
+        return ";".join(text for text in map(_text, value) if text is not None)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
     return str(value)
-
-
-def _plain_number(number: Decimal) -> str | None:
-    """No exponent (HubSpot parses `1E+3` as text); None for NaN."""
-    return format(number, "f") if number.is_finite() else None
-
-
-def _utc(moment: datetime) -> datetime:
-    """Naive instants are UTC in this project (`<event>_at` columns)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def search_one_body(id_property: str) -> dict[str, Any]:
@@ -388,7 +353,8 @@ def parse_batch_write(body: Any, keys: Sequence[str], id_property: str, hubspot_
 def error_outcome(key: str, error: Mapping[str, Any]) -> RecordOutcome:
     """One record named by one entry of a 207 response's `errors`."""
     status: Status = "retryable" if is_retryable_error(error) else "rejected"
-    return RecordOutcome(key=key, status=status, detail=vendor_message(error) or "HubSpot reported an error")
+    return RecordOutcome(key=key, status=status,
+                         detail=vendor_message(error, category_message) or "HubSpot reported an error")
 
 
 def outcome_for(key: str, outcomes: Mapping[str, RecordOutcome]) -> RecordOutcome:
@@ -397,10 +363,10 @@ def outcome_for(key: str, outcomes: Mapping[str, RecordOutcome]) -> RecordOutcom
 
 
 def _unconfirmed_detail(sentence: str, errors: Sequence[Mapping[str, Any]]) -> str:
-    messages = [message for message in (vendor_message(error) for error in errors) if message]
+    messages = [message for message in (vendor_message(error, category_message) for error in errors) if message]
     return f"{sentence}: {'; '.join(messages)}" if messages else f"{sentence}."
 
 
-def _entries(body: Any, field: str) -> list[Mapping[str, Any]]:
-    values = body.get(field) if isinstance(body, Mapping) else None
+def _entries(body: Any, key: str) -> list[Mapping[str, Any]]:
+    values = body.get(key) if isinstance(body, Mapping) else None
     return [value for value in values or [] if isinstance(value, Mapping)]

@@ -7,80 +7,60 @@ answers 202 with no body and the spec has no endpoint to read the job back, so i
 failed either. `POST /api/events` keeps a repeated `unique_id` harmless ("only the first processed event will be
 recorded") and gives each record its own 202 or error, which is what the ledger needs. Its rate limit (350/s burst,
 3,500/min steady) is ample for a daily batch; the shared HTTP client waits out 429s.
+
+`connect` builds the destination from a private API key; `SPEC` registers it (see registry.py).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from orchestration.lib.sync.destinations import DestinationError, Record, RecordOutcome
-from orchestration.lib.sync.http import DeliveryError, JsonHttpClient
+from orchestration.lib.sync.destinations import Record, RecordOutcome
+from orchestration.lib.sync.http import DeliveryError, JsonHttpClient, message_of, vendor_message
+from orchestration.lib.sync.values import as_utc, json_value
+from orchestration.lib.sync.vendor import Vendor
 
-DEFAULT_BASE_URL = "https://a.klaviyo.com"
-API_KEY_ENV = "KLAVIYO_API_KEY"
-BASE_URL_ENV = "KLAVIYO_BASE_URL"
 REVISION = "2026-07-15"
 JSON_API = "application/vnd.api+json"
+KLAVIYO = Vendor(title="Klaviyo", kind="klaviyo", credential_setting="KLAVIYO_API_KEY",
+                 base_url_setting="KLAVIYO_BASE_URL", default_base_url="https://a.klaviyo.com",
+                 credential_kind="a private API key", scheme="Klaviyo-API-Key", scopes=("events:read", "events:write"),
+                 headers={"revision": REVISION, "Accept": JSON_API})  # every request names the API revision it speaks
 DEFAULT_METRIC_NAME = "Cross-sell recommendation"
 
 EVENTS_PATH = "/api/events"
-AUTH_STATUSES = (401, 403)
 
-# Payload fields that are not event properties: the ledger's key, the envelope (unique id, metric, time) and the
-# profile, plus the consent flag the quality gate reads (always true by the time a row gets here).
+# Payload fields that are not event properties: the envelope (unique id, metric, time) and the profile, plus the
+# consent flag the quality gate reads (always true by the time a row gets here). The payload holds no record_key:
+# delivery keeps the key out of it.
 PROFILE_FIELDS = ("email", "first_name")
 TIME_FIELD = "time"
-NON_PROPERTY_FIELDS = frozenset({"record_key", "unique_id", "metric_name", TIME_FIELD, "is_email_consented",
-                                 *PROFILE_FIELDS})
+NON_PROPERTY_FIELDS = frozenset({"unique_id", "metric_name", TIME_FIELD, "is_email_consented", *PROFILE_FIELDS})
 JSON_TEXT_FIELDS = frozenset({"recommended_products"})  # JSON arrays the warehouse hands over as text
 
 
+@dataclass(eq=False)
 class KlaviyoEvents:
     """Sends each record as one Klaviyo event of one metric, for the profile identified by its e-mail."""
 
     name = "klaviyo.events"
     batch_size = 50  # records per write; each is its own request, so this only sets how often the ledger commits
 
-    def __init__(self, client: JsonHttpClient, metric_name: str = DEFAULT_METRIC_NAME) -> None:
-        self._client = client
-        self.metric_name = metric_name
-
-    def __repr__(self) -> str:
-        return f"KlaviyoEvents(metric_name={self.metric_name!r})"
-
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str], *, metric_name: str = DEFAULT_METRIC_NAME,
-                         **client_options: Any) -> KlaviyoEvents:
-        """Build from KLAVIYO_API_KEY (required, a private key) and KLAVIYO_BASE_URL (default: Klaviyo's host).
-
-        `client_options` go to JsonHttpClient (timeout, max_attempts, sleep, …).
-        """
-        api_key = (env.get(API_KEY_ENV) or "").strip()
-        if not api_key:
-            raise DestinationError(f"Klaviyo needs {API_KEY_ENV}: set it to a private API key with events scopes.")
-        base_url = (env.get(BASE_URL_ENV) or "").strip() or DEFAULT_BASE_URL
-        headers = {"Authorization": f"Klaviyo-API-Key {api_key}", "revision": REVISION, "Accept": JSON_API}
-        client = JsonHttpClient(base_url, headers, secret_headers=("Authorization",), **client_options)
-        return cls(client, metric_name=metric_name)
+    _client: JsonHttpClient = field(repr=False)  # it holds the API key
+    metric_name: str = DEFAULT_METRIC_NAME
 
     def check(self) -> None:
         """Read one event (`GET /api/events?page[size]=1`): the cheapest authenticated call the spec offers.
 
         The spec has no "who am I" endpoint, so this needs the key's events:read scope beside events:write.
         """
-        params = {"page[size]": "1", "fields[event]": "id"}
-        try:
-            self._client.request("GET", EVENTS_PATH, params=params, content_type=JSON_API)
-        except DeliveryError as error:
-            raise_if_auth_error(error, "events:read")
-            raise DestinationError(
-                f"Klaviyo's events check at {self._client.base_url} failed ({error}); check {BASE_URL_ENV}."
-            ) from error
+        KLAVIYO.check(self._client, "events", "GET", EVENTS_PATH, scopes=("events:read",),
+                      params={"page[size]": "1", "fields[event]": "id"}, content_type=JSON_API)
 
     def write(self, batch: Sequence[Record]) -> list[RecordOutcome]:
         """Send each record as its own event; one outcome per record.
@@ -109,36 +89,37 @@ class KlaviyoEvents:
         try:
             self._client.request("POST", EVENTS_PATH, json_body=body, content_type=JSON_API)
         except DeliveryError as error:
-            raise_if_auth_error(error, "events:write")
+            KLAVIYO.raise_if_auth_error(error, "events:write")
             if error.retryable:
                 return RecordOutcome(key=record.key, status="retryable", detail=str(error)), error
             return RecordOutcome(key=record.key, status="rejected", detail=error_detail(error)), error
         return RecordOutcome(key=record.key, status="delivered"), None
 
 
+SPEC = KLAVIYO.spec(KlaviyoEvents, name=KlaviyoEvents.name, asset_name="klaviyo_cross_sell_events",
+                    model="sync_klaviyo__cross_sell_events", resend_changed=False,
+                    description="One Klaviyo event per consenting contact's cross-sell recommendation, kept once per "
+                    "unique_id.")
+connect = SPEC.connect  # connect(api_key, base_url=None, **client_options) -> KlaviyoEvents
+
+
 # --- errors -------------------------------------------------------------------------------------------------------
-
-
-def raise_if_auth_error(error: DeliveryError, scope: str) -> None:
-    """A 401 or 403 means the key, not the record, is wrong: stop the whole sync."""
-    if error.status in AUTH_STATUSES:
-        raise DestinationError(
-            f"Klaviyo rejected {API_KEY_ENV} ({error.status}): check that it is a valid private key with the "
-            f"{scope} scope."
-        ) from error
 
 
 def error_detail(error: DeliveryError) -> str:
     """Klaviyo's own words from a JSON:API error body (`errors[].detail`), else the client's sentence."""
-    body = error.body
-    entries = body.get("errors") if isinstance(body, Mapping) else None
-    details = []
-    for entry in entries or []:
-        if isinstance(entry, Mapping) and (entry.get("detail") or entry.get("title")):
-            pointer = (entry.get("source") or {}).get("pointer") if isinstance(entry.get("source"), Mapping) else None
-            text = str(entry.get("detail") or entry.get("title"))
-            details.append(f"{text} ({pointer})" if pointer else text)
-    return "; ".join(details) if details else str(error)
+    return vendor_message(error.body, pointed_detail) or str(error)
+
+
+def pointed_detail(error: Mapping[str, Any]) -> str | None:
+    """One JSON:API error's `detail` (or `title`), with the JSON pointer to the field at fault when it names one.
+
+    The formatting hook Klaviyo gives `http.vendor_message`, which finds the error objects in a body.
+    """
+    text = message_of(error)
+    source = error.get("source")
+    pointer = source.get("pointer") if isinstance(source, Mapping) else None
+    return f"{text} ({pointer})" if text and pointer else text
 
 
 # --- record -> request body ---------------------------------------------------------------------------------------
@@ -171,14 +152,14 @@ def profile_attributes(record: Record) -> dict[str, str]:
 
 
 def event_properties(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything else in the payload, as JSON values: JSON text parsed, instants ISO 8601 UTC, None left out."""
+    """Everything else in the payload, as Klaviyo's JSON values (`event_value`): JSON text parsed, None left out."""
     properties = {}
     for name, value in payload.items():
         if name in NON_PROPERTY_FIELDS:
             continue
         if name in JSON_TEXT_FIELDS and isinstance(value, str):
             value = _parse_json_text(name, value)
-        converted = json_value(value)
+        converted = event_value(value)
         if converted is not None:
             properties[str(name)] = converted
     return properties
@@ -191,25 +172,15 @@ def _parse_json_text(name: str, text: str) -> Any:
         raise ValueError(f"Field {name} is not valid JSON text ({problem.msg} at character {problem.pos}).") from None
 
 
-def json_value(value: Any) -> Any:
-    """A payload value as something JSON encodes faithfully (None stays None, callers drop it)."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return json_value(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date):
-        return iso_text(value)
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_value(item) for item in value]
-    return str(value)
+def event_value(value: Any) -> Any:
+    """A payload value as Klaviyo's JSON (`values.json_value`, with decimals as numbers Klaviyo can segment on and
+    instants with an explicit UTC offset); None stays None, callers drop it."""
+    return json_value(value, decimal=decimal_number, instant=datetime.isoformat)
+
+
+def decimal_number(number: Decimal) -> int | float:
+    """A finite decimal as a JSON number: whole ones as integers."""
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def event_time(value: Any) -> str | None:
@@ -225,7 +196,4 @@ def event_time(value: Any) -> str | None:
 
 def iso_text(value: datetime | date) -> str:
     """ISO 8601 text; a datetime in UTC with an explicit offset (naive means UTC in this project)."""
-    if isinstance(value, datetime):
-        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return moment.isoformat()
-    return value.isoformat()
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value.isoformat()

@@ -26,10 +26,11 @@ from typing import Any
 
 import duckdb
 
+from orchestration.lib.names import SYNC_SCHEMA
 from orchestration.lib.sync.destinations import Record, RecordOutcome
 
-LEDGER = "sync.delivery_ledger"
-LOG = "sync.delivery_log"
+LEDGER = f"{SYNC_SCHEMA}.delivery_ledger"
+LOG = f"{SYNC_SCHEMA}.delivery_log"
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -50,17 +51,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ledger and the log if they are missing (once per delivery, before anything below)."""
-    con.execute("create schema if not exists sync")
-    con.execute(f"""
-        create table if not exists {LEDGER} (
+# The columns the ledger (a record's latest state) and the log (every attempt) share: which record, which
+# payload, and what came back.
+OUTCOME_COLUMNS = """
             destination varchar not null,
             record_key varchar not null,
             payload_hash varchar not null,
             status varchar not null,
             external_id varchar,
-            detail varchar,
+            detail varchar,"""
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ledger and the log if they are missing (once per delivery, before anything below)."""
+    con.execute(f"create schema if not exists {SYNC_SCHEMA}")
+    con.execute(f"""
+        create table if not exists {LEDGER} ({OUTCOME_COLUMNS}
             attempts integer not null,
             run_id varchar not null,
             first_attempted_at timestamp not null,
@@ -69,13 +75,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             primary key (destination, record_key)
         )""")
     con.execute(f"""
-        create table if not exists {LOG} (
-            destination varchar not null,
-            record_key varchar not null,
-            payload_hash varchar not null,
-            status varchar not null,
-            external_id varchar,
-            detail varchar,
+        create table if not exists {LOG} ({OUTCOME_COLUMNS}
             run_id varchar not null,
             attempted_at timestamp not null
         )""")
