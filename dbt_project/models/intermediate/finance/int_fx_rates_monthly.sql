@@ -5,7 +5,7 @@
     date's (int_fx_rates_daily holds no day after it). A month before a currency's first quote falls back to
     its earliest quoted rate. The months run from the month before the first subscription line starts (so
     every month a line can be valid in has a previous month's rate) through the as-of month. -#}
-{%- set as_of_month_number = 'cast(extract(year from ' ~ as_of_date() ~ ') * 12 + extract(month from ' ~ as_of_date() ~ ') - 1 as integer)' -%}
+{%- set as_of_month_number = month_number(as_of_date()) -%}
 
 with
 
@@ -30,12 +30,9 @@ calendar_days as (
 calendar_months as (
     select
         date_day as month,
-        cast(extract(year from date_day) * 12 + extract(month from date_day) - 1 as integer) as month_number,
+        {{ month_number('date_day') }} as month_number,
         case
-            when
-                cast(extract(year from date_day) * 12 + extract(month from date_day) - 1 as integer)
-                = {{ as_of_month_number }}
-                then {{ as_of_date() }}
+            when {{ month_number('date_day') }} = {{ as_of_month_number }} then {{ as_of_date() }}
             else cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'date_day')) }} as date)
         end as rate_date
     from calendar_days
@@ -83,14 +80,15 @@ monthly_rates as (
     cross join calendar_months
     left join fx_rates_daily
         on
-            fx_rates_daily.currency = currencies.currency
-            and fx_rates_daily.rate_date = calendar_months.rate_date
+            currencies.currency = fx_rates_daily.currency
+            and calendar_months.rate_date = fx_rates_daily.rate_date
     left join earliest_rates
-        on earliest_rates.currency = currencies.currency
+        on currencies.currency = earliest_rates.currency
 ),
 
 final as (
-    select
+    {#- Columns in the table's published order, calculated ones among them (hence no ST06). #}
+    select -- noqa: ST06
         currency,
         month,
         month_number,

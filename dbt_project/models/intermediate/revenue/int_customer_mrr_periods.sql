@@ -9,16 +9,19 @@
     when valid_from < start of m + 1 and (valid_to is NULL or valid_to >= start of m + 1): a line starting in
     m counts from m on, and a line with valid_to = 2026-03-01 00:00 counts for February (February's last
     moment, 23:59:59.999999, is before it) and not for March. In the as-of month the as-of instant (the end
-    of as_of_date's day) replaces the start of m + 1. In month numbers (year × 12 + month − 1) a line counts
-    from month_number(valid_from) through month_number(valid_to) − 1, or through the as-of month when
-    valid_to is NULL or at or after the as-of instant.
+    of as_of_date's day) replaces the start of m + 1. In month numbers (macros/month_number.sql: year × 12 +
+    month − 1) a line counts from month_number(valid_from) through month_number(valid_to) − 1, or through the
+    as-of month when valid_to is NULL or at or after the as-of instant.
 
     A customer whose lines are all in one currency (every customer the generator makes) has its periods in
     that currency, amounts native, converted per month by mrr_monthly. A customer with lines in
     several currencies (or with an amount so small that it rounds to 0.00 USD in some month) is converted
     here instead, month by month: one period per month in USD, the amount exact to 10 decimals truncated
     towards zero (which rounds to cents exactly as the full-precision amount would). -#}
-{%- set as_of_month_number = 'cast(extract(year from ' ~ as_of_date() ~ ') * 12 + extract(month from ' ~ as_of_date() ~ ') - 1 as integer)' -%}
+{%- set as_of_month_number = month_number(as_of_date()) -%}
+{#- Window frames: the rows so far, and the whole partition. -#}
+{%- set rows_so_far = 'rows between unbounded preceding and current row' -%}
+{%- set all_rows = 'rows between unbounded preceding and unbounded following' -%}
 
 with
 
@@ -34,33 +37,18 @@ fx_rates_monthly as (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
-{# A line's MRR is staging's monthly_amount: quantity × unit_price ÷ months per period, exact to 10
-    decimals, 0 unless active. On DuckDB the same value is computed here without staging's HUGEINT division
-    (seconds at a million customers): a monthly line is quantity × unit_price exactly; for a yearly line,
-    with K = quantity × unit_price × 10^4 (an integer), the amount in 10^-10 units is K × 10^6 ÷ 12 =
-    K × 250000 ÷ 3 rounded half away from zero, i.e. (K × 250000 + 1) // 3 for K >= 0 (the loader quarantines
-    negative quantities and prices). The singular test assert_revenue_line_amounts_match_staging proves the
-    two agree on every row; staging's tests pin months_per_period to 1 or 12. #}
+{# A line's MRR is staging's monthly_amount (quantity × unit_price ÷ months per period, exact to 10
+    decimals, 0 unless active; macros/line_monthly_amount.sql). #}
 revenue_lines as (
     select
         customer_id,
         currency,
         kind,
-        {%- if target.type == 'duckdb' %}
-            case
-                when months_per_period = 1 then cast(cast(unit_price as decimal(38, 4)) * quantity as decimal(38, 10))
-                when months_per_period = 12
-                    then
-                        cast((cast(unit_price * 10000 as bigint) * quantity * 250000 + 1) // 3 as decimal(38, 0))
-                        * cast(0.0000000001 as decimal(38, 10))
-            end as monthly_amount,
-        {%- else %}
         monthly_amount,
-        {%- endif %}
-        cast(extract(year from valid_from) * 12 + extract(month from valid_from) - 1 as integer) as first_month_number,
+        {{ month_number('valid_from') }} as first_month_number,
         case
             when valid_to is null or valid_to >= {{ as_of_ts() }} then {{ as_of_month_number }}
-            else cast(extract(year from valid_to) * 12 + extract(month from valid_to) - 2 as integer)
+            else {{ month_number('valid_to') }} - 1
         end as last_month_number
     from subscription_items
     where
@@ -129,12 +117,8 @@ running_amounts as (
     from change_months
     window
         customer_months as (partition by customer_id order by month_number),
-        customer_months_so_far as (
-            partition by customer_id order by month_number rows between unbounded preceding and current row
-        ),
-        customer_all_months as (
-            partition by customer_id order by month_number rows between unbounded preceding and unbounded following
-        )
+        customer_months_so_far as (partition by customer_id order by month_number {{ rows_so_far }}),
+        customer_all_months as (partition by customer_id order by month_number {{ all_rows }})
 ),
 
 {# The lowest rate each currency ever has: an amount times it below half a cent could round to 0.00 USD in
@@ -154,7 +138,7 @@ customer_paths as (
         or running_amounts.first_period_amount * lowest_rates.lowest_usd_per_unit < 0.005 as is_converted_monthly
     from running_amounts
     left join lowest_rates
-        on lowest_rates.currency = running_amounts.lowest_currency
+        on running_amounts.lowest_currency = lowest_rates.currency
 ),
 
 single_currency_periods as (
@@ -197,9 +181,7 @@ monthly_converted_runs as (
     from monthly_converted_changes
     window
         currency_months as (partition by customer_id, currency order by month_number),
-        currency_months_so_far as (
-            partition by customer_id, currency order by month_number rows between unbounded preceding and current row
-        )
+        currency_months_so_far as (partition by customer_id, currency order by month_number {{ rows_so_far }})
 ),
 
 monthly_converted_months as (
@@ -211,9 +193,9 @@ monthly_converted_months as (
     from monthly_converted_runs
     inner join fx_rates_monthly
         on
-            fx_rates_monthly.currency = monthly_converted_runs.currency
-            and fx_rates_monthly.month_number >= monthly_converted_runs.run_start_month_number
-            and fx_rates_monthly.month_number <= monthly_converted_runs.run_end_month_number
+            monthly_converted_runs.currency = fx_rates_monthly.currency
+            and monthly_converted_runs.run_start_month_number <= fx_rates_monthly.month_number
+            and monthly_converted_runs.run_end_month_number >= fx_rates_monthly.month_number
     group by monthly_converted_runs.customer_id, fx_rates_monthly.month_number
 ),
 
@@ -221,13 +203,8 @@ monthly_converted_truncated as (
     select
         customer_id,
         month_number,
-        {%- if target.type == 'duckdb' %}
-            cast(trunc(plan_usd, 10) as decimal(38, 10)) as plan_amount,
-            cast(trunc(amount_usd, 10) as decimal(38, 10)) as amount
-        {%- else %}
-        cast(floor(plan_usd, 10) as decimal(38, 10)) as plan_amount,
-        cast(floor(amount_usd, 10) as decimal(38, 10)) as amount
-        {%- endif %}
+        cast({{ truncate_decimal('plan_usd', 10) }} as decimal(38, 10)) as plan_amount,
+        cast({{ truncate_decimal('amount_usd', 10) }} as decimal(38, 10)) as amount
     from monthly_converted_months
 ),
 
@@ -244,9 +221,7 @@ monthly_converted_periods as (
     from monthly_converted_truncated
     window
         customer_months as (partition by customer_id order by month_number),
-        customer_all_months as (
-            partition by customer_id order by month_number rows between unbounded preceding and unbounded following
-        )
+        customer_all_months as (partition by customer_id order by month_number {{ all_rows }})
 ),
 
 all_periods as (
@@ -278,10 +253,10 @@ final as (
         coalesce(all_periods.amount * previous_month_rates.lowest_usd_per_unit >= 0.005, false) as is_paid_every_month
     from all_periods
     left join customers
-        on customers.customer_id = all_periods.customer_id
+        on all_periods.customer_id = customers.customer_id
     left join fx_rates_monthly as previous_month_rates
         on
-            previous_month_rates.currency = all_periods.currency
+            all_periods.currency = previous_month_rates.currency
             and previous_month_rates.month_number = all_periods.period_start_month_number - 1
 )
 

@@ -15,8 +15,12 @@
         change (cross-sell);
       - a month in which no line changed: all of the change is fx.
     Each component is rounded to cents; rounding_mrr (almost always 0.00 or ±0.01) takes what the
-    customer-month's own rounding leaves, so the row adds up to mrr_change exactly. -#}
-{%- set as_of_month_number = 'cast(extract(year from ' ~ as_of_date() ~ ') * 12 + extract(month from ' ~ as_of_date() ~ ') - 1 as integer)' -%}
+    customer-month's own rounding leaves, so the row adds up to mrr_change exactly.
+
+    The customer-months, their movement and mrr_change are mrr_monthly's, worked out here from
+    int_customer_mrr_periods by the same macro (macros/revenue/customer_mrr_months.sql), for the months in
+    which MRR can change, rather than read from the mart. -#}
+{%- set as_of_month_number = month_number(as_of_date()) -%}
 
 with
 
@@ -28,8 +32,8 @@ fx_rates_monthly as (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
-mrr_monthly as (
-    select * from {{ ref('mrr_monthly') }}
+customer_mrr_periods as (
+    select * from {{ ref('int_customer_mrr_periods') }}
 ),
 
 revenue_lines as (
@@ -41,33 +45,12 @@ revenue_lines as (
         subscription_items.plan_id,
         subscription_items.currency,
         subscription_items.quantity,
-        {%- if target.type == 'duckdb' %}
-            {# staging's monthly_amount without its slow division, as in int_customer_mrr_periods #}
-            case
-                when subscription_items.months_per_period = 1
-                    then cast(cast(subscription_items.unit_price as decimal(38, 4)) * subscription_items.quantity as decimal(38, 10))
-                when subscription_items.months_per_period = 12
-                    then
-                        cast(
-                            (cast(subscription_items.unit_price * 10000 as bigint) * subscription_items.quantity * 250000 + 1) // 3
-                            as decimal(38, 0)
-                        )
-                        * cast(0.0000000001 as decimal(38, 10))
-            end as monthly_amount,
-        {%- else %}
-            subscription_items.monthly_amount,
-        {%- endif %}
-        cast(
-            extract(year from subscription_items.valid_from) * 12 + extract(month from subscription_items.valid_from) - 1
-            as integer
-        ) as first_month_number,
+        subscription_items.monthly_amount,
+        {{ month_number('subscription_items.valid_from') }} as first_month_number,
         case
             when subscription_items.valid_to is null or subscription_items.valid_to >= {{ as_of_ts() }}
                 then {{ as_of_month_number }}
-            else cast(
-                extract(year from subscription_items.valid_to) * 12 + extract(month from subscription_items.valid_to) - 2
-                as integer
-            )
+            else {{ month_number('subscription_items.valid_to') }} - 1
         end as last_month_number
     from subscription_items
     where
@@ -107,22 +90,22 @@ event_line_versions as (
         counted_lines.plan_id,
         counted_lines.quantity,
         counted_lines.monthly_amount,
+        fx_rates_monthly.usd_per_unit as current_usd_per_unit,
+        fx_rates_monthly.previous_usd_per_unit,
         counted_lines.last_month_number = line_events.month_number - 1 as is_previous,
         counted_lines.first_month_number = line_events.month_number as is_current,
         counted_lines.first_month_number < line_events.month_number
-        and counted_lines.last_month_number >= line_events.month_number as is_continuing,
-        fx_rates_monthly.usd_per_unit as current_usd_per_unit,
-        fx_rates_monthly.previous_usd_per_unit
+        and counted_lines.last_month_number >= line_events.month_number as is_continuing
     from line_events
     inner join counted_lines
         on
-            counted_lines.customer_id = line_events.customer_id
-            and counted_lines.first_month_number <= line_events.month_number
+            line_events.customer_id = counted_lines.customer_id
+            and line_events.month_number >= counted_lines.first_month_number
             and counted_lines.last_month_number >= line_events.month_number - 1
     inner join fx_rates_monthly
         on
-            fx_rates_monthly.currency = counted_lines.currency
-            and fx_rates_monthly.month_number = line_events.month_number
+            counted_lines.currency = fx_rates_monthly.currency
+            and line_events.month_number = fx_rates_monthly.month_number
 ),
 
 {# Per event month and line, in USD: the versions that stopped counting (previous), at last month's and at
@@ -204,14 +187,7 @@ event_components as (
 ),
 
 customer_months as (
-    select
-        mrr_monthly.customer_id,
-        mrr_monthly.month,
-        cast(extract(year from mrr_monthly.month) * 12 + extract(month from mrr_monthly.month) - 1 as integer)
-            as month_number,
-        mrr_monthly.movement,
-        mrr_monthly.mrr_change
-    from mrr_monthly
+    {{ customer_mrr_months('customer_mrr_periods', 'fx_rates_monthly', changed_months_only=true) }}
 ),
 
 explained as (
@@ -233,22 +209,23 @@ explained as (
     from customer_months
     left join event_components
         on
-            event_components.customer_id = customer_months.customer_id
-            and event_components.month_number = customer_months.month_number
+            customer_months.customer_id = event_components.customer_id
+            and customer_months.month_number = event_components.month_number
 ),
 
+{# The components are DECIMAL(18,2) already (event_components' casts, and mrr_change). #}
 final as (
     select
         customer_id,
         month,
         movement,
         mrr_change,
-        cast(subscription_start_stop_mrr as decimal(18, 2)) as subscription_start_stop_mrr,
-        cast(tier_change_mrr as decimal(18, 2)) as tier_change_mrr,
-        cast(addon_change_mrr as decimal(18, 2)) as addon_change_mrr,
-        cast(seat_change_mrr as decimal(18, 2)) as seat_change_mrr,
-        cast(price_change_mrr as decimal(18, 2)) as price_change_mrr,
-        cast(fx_change_mrr as decimal(18, 2)) as fx_change_mrr,
+        subscription_start_stop_mrr,
+        tier_change_mrr,
+        addon_change_mrr,
+        seat_change_mrr,
+        price_change_mrr,
+        fx_change_mrr,
         cast(
             mrr_change - subscription_start_stop_mrr - tier_change_mrr - addon_change_mrr - seat_change_mrr
             - price_change_mrr - fx_change_mrr

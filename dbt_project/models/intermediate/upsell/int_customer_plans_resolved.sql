@@ -21,51 +21,22 @@ subscription_items as (
     select * from {{ ref('stg_raw__subscription_items') }}
 ),
 
-fx_rates_daily as (
-    select * from {{ ref('int_fx_rates_daily') }}
-),
-
 as_of_rates as (
-    select
-        currency,
-        cast(usd_per_unit as double) as usd_per_unit
-    from fx_rates_daily
-    where rate_date = {{ as_of_date() }}
+    {{ as_of_usd_rates(ref('int_fx_rates_daily')) }}
 ),
 
 {# The lines not ended before the as-of instant: those in force and those starting later (the successors
     that tell a scheduled change from a scheduled end). Filtering here, where the staging view is read once,
-    lets the filter reach the scan. -#}
+    lets the filter reach the scan.
+
+    monthly_amount is a line's MRR (macros/line_monthly_amount.sql, stg_raw__subscription_items.monthly_amount's
+    definition) in floating point, not staging's exact DECIMAL(38,10): these amounts only rank and route offers
+    (the mart shows them rounded to cents), and a float is the cheaper of the two at scale. -#}
 open_items as (
     select
-        item_id,
-        subscription_id,
         customer_id,
-        kind,
-        plan_id,
-        quantity,
-        unit_price,
-        months_per_period,
-        is_revenue_bearing,
-        currency,
-        status,
-        valid_from,
-        valid_to
-    from subscription_items
-    where
-        valid_to is null
-        or valid_to >= {{ as_of_ts() }}
-),
-
-{# MRR of a line in force: stg_raw__subscription_items.monthly_amount's definition (quantity x unit_price
-    normalised to a month while active, else 0) in floating point. The staging column is an exact
-    DECIMAL(38,10) division that costs about a second per million lines at scale 100, and these amounts
-    only rank and route offers: the mart shows them rounded to cents. -#}
-items_in_force as (
-    select
-        item_id,
         subscription_id,
-        customer_id,
+        item_id,
         kind,
         plan_id,
         quantity,
@@ -73,13 +44,17 @@ items_in_force as (
         status,
         valid_from,
         valid_to,
-        case
-            when is_revenue_bearing
-                then cast(unit_price as double) * quantity / months_per_period
-            else 0.0
-        end as monthly_amount
-    from open_items
-    where open_items.valid_from < {{ as_of_ts() }}
+        {{ line_monthly_amount('quantity', 'unit_price', 'months_per_period', 'is_revenue_bearing', as_double=true) }}
+            as monthly_amount
+    from subscription_items
+    where
+        valid_to is null
+        or valid_to >= {{ as_of_ts() }}
+),
+
+items_in_force as (
+    select * from open_items
+    where valid_from < {{ as_of_ts() }}
 ),
 
 {# Normally one plan line per customer is in force; with several (several subscriptions), the latest started. -#}

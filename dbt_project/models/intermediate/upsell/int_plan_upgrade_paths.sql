@@ -8,16 +8,8 @@ plans as (
     select * from {{ ref('stg_raw__plans') }}
 ),
 
-fx_rates_daily as (
-    select * from {{ ref('int_fx_rates_daily') }}
-),
-
 as_of_rates as (
-    select
-        currency,
-        cast(usd_per_unit as double) as usd_per_unit
-    from fx_rates_daily
-    where rate_date = {{ as_of_date() }}
+    {{ as_of_usd_rates(ref('int_fx_rates_daily')) }}
 ),
 
 higher_plans as (

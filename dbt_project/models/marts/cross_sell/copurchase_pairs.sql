@@ -13,7 +13,7 @@ basket_orders as (
 
 {# Read twice below (product counts, then the pruned baskets): on DuckDB, scanning the table twice is
    cheaper than materialising the CTE once. #}
-basket_products as {% if target.type == 'duckdb' %}not materialized {% endif %}(
+basket_products as {{ cte_not_materialized() }} (
     select * from {{ ref('int_basket_products_deduplicated') }}
 ),
 

@@ -34,12 +34,8 @@ final as (
         cast(churned_mrr as decimal(18, 2)) as churned_mrr,
         cast(reactivation_mrr as decimal(18, 2)) as reactivation_mrr,
         cast(ending_mrr as decimal(18, 2)) as ending_mrr,
-        case
-            when cohort_mrr_12m > 0 then cast(retained_mrr_12m as double) / cast(cohort_mrr_12m as double)
-        end as nrr_12m,
-        case
-            when cohort_mrr_12m > 0 then cast(capped_retained_mrr_12m as double) / cast(cohort_mrr_12m as double)
-        end as grr_12m,
+        {{ retention_ratio('retained_mrr_12m', 'cohort_mrr_12m') }} as nrr_12m,
+        {{ retention_ratio('capped_retained_mrr_12m', 'cohort_mrr_12m') }} as grr_12m,
         cast(cohort_mrr_12m as decimal(18, 2)) as cohort_mrr_12m,
         cast(retained_mrr_12m as decimal(18, 2)) as retained_mrr_12m,
         cast(capped_retained_mrr_12m as decimal(18, 2)) as capped_retained_mrr_12m

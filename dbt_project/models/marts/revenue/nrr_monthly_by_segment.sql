@@ -89,7 +89,7 @@ retention_pairs as (
     from paid_periods as earlier_periods
     inner join paid_periods as later_periods
         on
-            later_periods.customer_id = earlier_periods.customer_id
+            earlier_periods.customer_id = later_periods.customer_id
             and later_periods.period_start_month_number <= earlier_periods.period_end_month_number + 12
             and later_periods.period_end_month_number >= earlier_periods.period_start_month_number + 12
 ),
@@ -110,14 +110,14 @@ retention_months as (
     select
         retention_month_numbers.customer_segment,
         retention_month_numbers.month_number,
-        case
-            when retention_month_numbers.currency = 'USD' then retention_month_numbers.earlier_usd_mrr
-            else {{ multiply_to_cents('retention_month_numbers.earlier_amount', 'fx_rates_monthly.usd_per_unit_12_months_earlier') }}
-        end as mrr_12_months_earlier,
-        case
-            when retention_month_numbers.currency = 'USD' then retention_month_numbers.later_usd_mrr
-            else {{ multiply_to_cents('retention_month_numbers.later_amount', 'fx_rates_monthly.usd_per_unit') }}
-        end as mrr_now
+        {{ period_usd_mrr(
+            'retention_month_numbers.currency', 'retention_month_numbers.earlier_usd_mrr',
+            'retention_month_numbers.earlier_amount', 'fx_rates_monthly.usd_per_unit_12_months_earlier'
+        ) }} as mrr_12_months_earlier,
+        {{ period_usd_mrr(
+            'retention_month_numbers.currency', 'retention_month_numbers.later_usd_mrr',
+            'retention_month_numbers.later_amount', 'fx_rates_monthly.usd_per_unit'
+        ) }} as mrr_now
     from retention_month_numbers
     inner join fx_rates_monthly
         on
@@ -157,12 +157,12 @@ bridged as (
     from month_segments
     left join movement_sums
         on
-            movement_sums.month = month_segments.month
-            and movement_sums.customer_segment = month_segments.customer_segment
+            month_segments.month = movement_sums.month
+            and month_segments.customer_segment = movement_sums.customer_segment
     left join retention_sums
         on
-            retention_sums.month_number = month_segments.month_number
-            and retention_sums.customer_segment = month_segments.customer_segment
+            month_segments.month_number = retention_sums.month_number
+            and month_segments.customer_segment = retention_sums.customer_segment
 ),
 
 with_history as (
@@ -186,12 +186,8 @@ final as (
         churned_mrr,
         reactivation_mrr,
         ending_mrr,
-        case
-            when cohort_mrr_12m > 0 then cast(retained_mrr_12m as double) / cast(cohort_mrr_12m as double)
-        end as nrr_12m,
-        case
-            when cohort_mrr_12m > 0 then cast(capped_retained_mrr_12m as double) / cast(cohort_mrr_12m as double)
-        end as grr_12m,
+        {{ retention_ratio('retained_mrr_12m', 'cohort_mrr_12m') }} as nrr_12m,
+        {{ retention_ratio('capped_retained_mrr_12m', 'cohort_mrr_12m') }} as grr_12m,
         cohort_mrr_12m,
         case when cohort_mrr_12m is not null then retained_mrr_12m end as retained_mrr_12m,
         case when cohort_mrr_12m is not null then capped_retained_mrr_12m end as capped_retained_mrr_12m

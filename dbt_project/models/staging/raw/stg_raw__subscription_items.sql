@@ -33,8 +33,8 @@ billing_periods as (
     from typed
 ),
 
--- Amounts are divided once, as quantity × unit_price ÷ months, in exact DECIMAL(38,10): no float on the
--- way and no rounding to cents, so MRR sums reconcile.
+-- monthly_amount is the line's MRR (macros/line_monthly_amount.sql): exact DECIMAL(38,10), no float on the
+-- way and no rounding to cents, so MRR sums reconcile. The revenue models read it from here.
 final as (
     select
         item_id,
@@ -53,11 +53,8 @@ final as (
         months_per_period,
         {{ decimal_divide('unit_price', 'months_per_period') }} as monthly_unit_price,
         is_revenue_bearing,
-        case
-            when is_revenue_bearing
-                then {{ decimal_divide('cast(unit_price as decimal(38, 4)) * quantity', 'months_per_period') }}
-            else cast(0 as decimal(38, 10))
-        end as monthly_amount
+        {{ line_monthly_amount('quantity', 'unit_price', 'months_per_period', 'is_revenue_bearing') }}
+            as monthly_amount
     from billing_periods
 )
 
