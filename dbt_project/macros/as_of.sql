@@ -7,7 +7,9 @@
         {%- set value = modules.datetime.datetime.now(modules.pytz.utc).date().isoformat() -%}
     {%- endif -%}
     {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
-        {{ exceptions.raise_compiler_error("The dbt var as_of_date must be an ISO date like 2026-11-22, not '" ~ value ~ "'.") }}
+        {{ exceptions.raise_compiler_error(
+            "The dbt var as_of_date must be an ISO date like 2026-11-22, not '" ~ value ~ "'."
+        ) }}
     {%- endif -%}
     cast('{{ value }}' as date)
 {%- endmacro %}

@@ -8,8 +8,9 @@
 {#- Portable fallback: 0 … 99,999 days (about 270 years) from five cross-joined digits, added with
     dbt.dateadd. -#}
 {% macro default__date_spine(start_date, end_date) -%}
-    {%- set digit_values = 'select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4 union all select 5 union all select 6 union all select 7 union all select 8 union all select 9' -%}
-    select cast({{ dbt.dateadd('day', 'day_offsets.day_offset', 'cast(' ~ start_date ~ ' as date)') }} as date) as date_day
+    {%- set digit_values = 'select 0 as digit union all select ' ~ (range(1, 10) | join(' union all select ')) -%}
+    {%- set offset_day = dbt.dateadd('day', 'day_offsets.day_offset', 'cast(' ~ start_date ~ ' as date)') -%}
+    select cast({{ offset_day }} as date) as date_day
     from (
         select
             ones.digit + 10 * tens.digit + 100 * hundreds.digit + 1000 * thousands.digit
@@ -20,7 +21,7 @@
         cross join ({{ digit_values }}) as thousands
         cross join ({{ digit_values }}) as ten_thousands
     ) as day_offsets
-    where {{ dbt.dateadd('day', 'day_offsets.day_offset', 'cast(' ~ start_date ~ ' as date)') }} <= cast({{ end_date }} as date)
+    where {{ offset_day }} <= cast({{ end_date }} as date)
 {%- endmacro %}
 
 {% macro duckdb__date_spine(start_date, end_date) -%}

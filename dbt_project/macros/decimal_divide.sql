@@ -17,7 +17,8 @@
 {#- DuckDB: numerator scaled to an integer of 10^-scale units (exact, HUGEINT), integer-divided with
     rounding, then turned back into a DECIMAL by multiplying with the DECIMAL 10^-scale. -#}
 {% macro duckdb__decimal_divide(numerator, denominator, scale) -%}
-    {%- set scaled_numerator = 'cast(cast(' ~ numerator ~ ' as decimal(38, ' ~ scale ~ ')) * ' ~ (10 ** scale) ~ ' as hugeint)' -%}
+    {%- set scaled_numerator =
+        'cast(cast(' ~ numerator ~ ' as decimal(38, ' ~ scale ~ ')) * ' ~ (10 ** scale) ~ ' as hugeint)' -%}
     {%- set integer_denominator = 'cast(nullif(' ~ denominator ~ ', 0) as hugeint)' -%}
     {%- set unit = '0.' ~ ('0' * (scale - 1)) ~ '1' -%}
     cast(

@@ -5,7 +5,10 @@
 {%- endmacro %}
 
 {% macro default__split_list(column, sep) -%}
-    {{ exceptions.raise_compiler_error("split_list has no implementation for the " ~ target.type ~ " adapter; add " ~ target.type ~ "__split_list in macros/split_list.sql.") }}
+    {{ exceptions.raise_compiler_error(
+        "split_list has no implementation for the " ~ target.type ~ " adapter; add "
+        ~ target.type ~ "__split_list in macros/split_list.sql."
+    ) }}
 {%- endmacro %}
 
 {% macro duckdb__split_list(column, sep) -%}
@@ -17,8 +20,9 @@
 
 {#- Spark's split() takes a regular expression, so the separator is escaped. -#}
 {% macro spark__split_list(column, sep) -%}
+    {%- set pattern = modules.re.escape(sep) | replace("\\", "\\\\") -%}
     filter(
-        transform(split(coalesce({{ column }}, ''), '{{ modules.re.escape(sep) | replace("\\", "\\\\") }}'), item -> trim(item)),
+        transform(split(coalesce({{ column }}, ''), '{{ pattern }}'), item -> trim(item)),
         item -> item <> ''
     )
 {%- endmacro %}

@@ -26,7 +26,8 @@ open_flags as (
 ),
 
 final as (
-    select
+    {#- The sync table's columns in their published order (hence no ST06). #}
+    select -- noqa: ST06
         open_flags.customer_id as record_key,
         open_flags.customer_id as expansion_customer_id,
         customers.name,

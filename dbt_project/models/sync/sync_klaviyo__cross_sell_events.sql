@@ -58,7 +58,8 @@ events as (
 ),
 
 final as (
-    select
+    {#- The sync table's columns in their published order (hence no ST06). #}
+    select -- noqa: ST06
         'xsell:' || contact_id || ':' || source_order_id as record_key,
         'xsell:' || contact_id || ':' || source_order_id as unique_id,
         'Cross-sell recommendation' as metric_name,

@@ -86,7 +86,7 @@ unreconciled_totals as (
         cast('ending_mrr <> sum of mrr_monthly.mrr' as string) as failure
     from overall
     full outer join month_totals
-        on month_totals.month = overall.month
+        on overall.month = month_totals.month
     where coalesce(overall.ending_mrr, 0) <> coalesce(month_totals.total_mrr, 0)
 ),
 

@@ -17,16 +17,16 @@ compared as (
         mrr_monthly.month,
         mrr_monthly.mrr_change,
         mrr_changes_explained.mrr_change as explained_mrr_change,
+        mrr_changes_explained.rounding_mrr,
         mrr_changes_explained.subscription_start_stop_mrr + mrr_changes_explained.tier_change_mrr
         + mrr_changes_explained.addon_change_mrr + mrr_changes_explained.seat_change_mrr
         + mrr_changes_explained.price_change_mrr + mrr_changes_explained.fx_change_mrr
-        + mrr_changes_explained.rounding_mrr as component_sum,
-        mrr_changes_explained.rounding_mrr
+        + mrr_changes_explained.rounding_mrr as component_sum
     from mrr_monthly
     left join mrr_changes_explained
         on
-            mrr_changes_explained.customer_id = mrr_monthly.customer_id
-            and mrr_changes_explained.month = mrr_monthly.month
+            mrr_monthly.customer_id = mrr_changes_explained.customer_id
+            and mrr_monthly.month = mrr_changes_explained.month
 ),
 
 final as (

@@ -7,6 +7,8 @@
     most the first `revenue_naive_check_customers` subscribing customers by customer_id (all of them in
     test data). -#}
 {%- set as_of_month = dbt.date_trunc('month', as_of_date()) -%}
+{%- set first_line_month = '(select cast(' ~ dbt.date_trunc('month', 'min(valid_from)') ~ ' as date)'
+    ~ ' from subscription_items)' -%}
 
 with
 
@@ -23,7 +25,7 @@ mrr_monthly as (
 ),
 
 spine_days as (
-    {{ date_spine('(select cast(' ~ dbt.date_trunc('month', 'min(valid_from)') ~ ' as date) from subscription_items)', as_of_date()) }}
+    {{ date_spine(first_line_month, as_of_date()) }}
 ),
 
 spine_months as (
@@ -74,9 +76,9 @@ valid_rows as (
     from customer_months
     inner join subscription_items
         on
-            subscription_items.customer_id = customer_months.customer_id
-            and subscription_items.valid_from < customer_months.boundary
-            and (subscription_items.valid_to is null or subscription_items.valid_to >= customer_months.boundary)
+            customer_months.customer_id = subscription_items.customer_id
+            and customer_months.boundary > subscription_items.valid_from
+            and (subscription_items.valid_to is null or customer_months.boundary <= subscription_items.valid_to)
 ),
 
 rated_rows as (
@@ -112,8 +114,8 @@ customer_month_mrr as (
     from customer_months
     left join rated_rows
         on
-            rated_rows.customer_id = customer_months.customer_id
-            and rated_rows.month = customer_months.month
+            customer_months.customer_id = rated_rows.customer_id
+            and customer_months.month = rated_rows.month
     group by customer_months.customer_id, customer_months.month
 ),
 
@@ -134,6 +136,7 @@ expected as (
         month,
         mrr,
         previous_mrr,
+        plan_mrr,
         mrr - previous_mrr as mrr_change,
         case
             when previous_mrr = 0 and month = first_paid_month then 'new'
@@ -143,7 +146,6 @@ expected as (
             when mrr < previous_mrr then 'contraction'
             else 'unchanged'
         end as movement,
-        plan_mrr,
         mrr - plan_mrr as addon_mrr
     from with_previous
     where mrr > 0 or previous_mrr > 0
@@ -151,8 +153,6 @@ expected as (
 
 final as (
     select
-        coalesce(expected.customer_id, mrr_monthly.customer_id) as customer_id,
-        coalesce(expected.month, mrr_monthly.month) as month,
         expected.mrr as expected_mrr,
         mrr_monthly.mrr as actual_mrr,
         expected.previous_mrr as expected_previous_mrr,
@@ -160,12 +160,14 @@ final as (
         expected.movement as expected_movement,
         mrr_monthly.movement as actual_movement,
         expected.plan_mrr as expected_plan_mrr,
-        mrr_monthly.plan_mrr as actual_plan_mrr
+        mrr_monthly.plan_mrr as actual_plan_mrr,
+        coalesce(expected.customer_id, mrr_monthly.customer_id) as customer_id,
+        coalesce(expected.month, mrr_monthly.month) as month
     from expected
     full outer join checked_mrr_monthly as mrr_monthly
         on
-            mrr_monthly.customer_id = expected.customer_id
-            and mrr_monthly.month = expected.month
+            expected.customer_id = mrr_monthly.customer_id
+            and expected.month = mrr_monthly.month
     where
         expected.customer_id is null
         or mrr_monthly.customer_id is null

@@ -40,8 +40,8 @@ forward_filled_rates as (
     from rate_validity
     inner join calendar_days
         on
-            calendar_days.date_day >= rate_validity.valid_from_date
-            and calendar_days.date_day < rate_validity.valid_until_date
+            rate_validity.valid_from_date <= calendar_days.date_day
+            and rate_validity.valid_until_date > calendar_days.date_day
 ),
 
 usd_rates as (

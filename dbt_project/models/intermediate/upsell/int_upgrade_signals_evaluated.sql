@@ -28,6 +28,7 @@
 {%- set sales_min_mrr = var('upsell_sales_min_expansion_mrr') -%}
 {%- set weights = var('upsell_priority_weights') -%}
 {%- set full_mrr = var('upsell_priority_full_mrr') -%}
+{%- set string_type = dbt.type_string() -%}
 
 with
 
@@ -71,7 +72,6 @@ accounts as (
         plans.seat_limit,
         plans.storage_limit_gb,
         plans.api_calls_limit,
-        plans_with_upgrades.plan_id is null as is_top_tier,
         usage_signals.latest_active_seats,
         usage_signals.latest_active_seats_at,
         usage_signals.window_start_active_seats,
@@ -80,6 +80,7 @@ accounts as (
         usage_signals.latest_storage_gb_at,
         usage_signals.api_calls_30d,
         usage_signals.latest_api_calls_at,
+        plans_with_upgrades.plan_id is null as is_top_tier,
         usage_signals.latest_active_seats / nullif(plans.seat_limit, 0) as seat_utilization,
         usage_signals.latest_storage_gb / nullif(plans.storage_limit_gb, 0) as storage_utilization,
         usage_signals.api_calls_30d / nullif(plans.api_calls_limit, 0) as api_utilization
@@ -113,7 +114,7 @@ repeated_block_summary as (
         {{ dbt.listagg("feature", "';'", "order by blocked_events_30d desc, feature") }}
             as repeatedly_blocked_features_text,
         {{ dbt.listagg(
-            "cast(blocked_events_30d as " ~ dbt.type_string() ~ ") || ' blocked attempts at ' || feature
+            "cast(blocked_events_30d as " ~ string_type ~ ") || ' blocked attempts at ' || feature
                 || ' in " ~ window_days ~ " days, included in ' || first_plan_including_name",
             "'; '",
             "order by blocked_events_30d desc, feature"
@@ -222,7 +223,10 @@ option_feature_gaps as (
         repeatedly_blocked_features.customer_id,
         plan_upgrade_paths.higher_plan_id,
         sum(
-            case when array_contains(plan_upgrade_paths.higher_feature_list, repeatedly_blocked_features.feature) then 0 else 1 end
+            case
+                when array_contains(plan_upgrade_paths.higher_feature_list, repeatedly_blocked_features.feature) then 0
+                else 1
+            end
         ) as missing_feature_count
     from repeatedly_blocked_features
     inner join plan_upgrade_paths
@@ -311,8 +315,11 @@ freshness as (
         *,
         greatest(
             0.0,
-            1.0 - cast({{ dbt.datediff('last_signal_at', as_of_ts(), 'second') }} as double)
-            / ({{ window_days }} * 86400.0)
+            1.0
+            - cast(
+                {{ dbt.datediff('last_signal_at', as_of_ts(), 'second') }}
+                as double
+            ) / ({{ window_days }} * 86400.0)
         ) as freshness_component
     from scored
 ),
@@ -329,38 +336,39 @@ described as (
         )", ';') }} as triggers,
         case when is_blocked_premium_feature then {{ split_list('repeatedly_blocked_features_text', ';') }} end
             as blocked_premium_features,
-        {#- Percentages are floored (249 of 250 seats reads 99 %, never an overstated 100 %). -#}
+        {#- Percentages are floored (macros/upsell/evidence_text.sql: 249 of 250 seats reads 99 %). -#}
         concat_ws(
             '; ',
             case
                 when is_near_seat_limit then
-                    cast(cast(round(latest_active_seats) as bigint) as {{ dbt.type_string() }}) || ' of '
-                    || cast(seat_limit as {{ dbt.type_string() }}) || ' seats in use ('
-                    || cast(cast(floor(100 * seat_utilization + 1e-9) as bigint) as {{ dbt.type_string() }}) || ' %)'
+                    {{ whole_number_text('latest_active_seats') }} || ' of '
+                    || cast(seat_limit as {{ string_type }}) || ' seats in use ('
+                    || {{ floored_percent_text('seat_utilization') }} || ' %)'
             end,
             case
                 when is_near_storage_limit then
-                    cast(cast(round(latest_storage_gb, 1) as decimal(18, 1)) as {{ dbt.type_string() }}) || ' of '
-                    || cast(cast(round(storage_limit_gb, 1) as decimal(18, 1)) as {{ dbt.type_string() }})
+                    cast(cast(round(latest_storage_gb, 1) as decimal(18, 1)) as {{ string_type }}) || ' of '
+                    || cast(cast(round(storage_limit_gb, 1) as decimal(18, 1)) as {{ string_type }})
                     || ' GB of storage in use ('
-                    || cast(cast(floor(100 * storage_utilization + 1e-9) as bigint) as {{ dbt.type_string() }}) || ' %)'
+                    || {{ floored_percent_text('storage_utilization') }} || ' %)'
             end,
             case
                 when is_near_api_limit then
-                    cast(cast(round(api_calls_30d) as bigint) as {{ dbt.type_string() }}) || ' of '
-                    || cast(api_calls_limit as {{ dbt.type_string() }}) || ' monthly API calls used in {{ window_days }} days ('
-                    || cast(cast(floor(100 * api_utilization + 1e-9) as bigint) as {{ dbt.type_string() }}) || ' %)'
+                    {{ whole_number_text('api_calls_30d') }} || ' of '
+                    || cast(api_calls_limit as {{ string_type }})
+                    || ' monthly API calls used in {{ window_days }} days ('
+                    || {{ floored_percent_text('api_utilization') }} || ' %)'
             end,
             case
                 when is_fast_seat_growth then
-                    cast(cast(round(seats_added_30d) as bigint) as {{ dbt.type_string() }}) || ' seats added in {{ window_days }} days ('
-                    || cast(cast(round(window_start_active_seats) as bigint) as {{ dbt.type_string() }}) || ' to '
-                    || cast(cast(round(latest_active_seats) as bigint) as {{ dbt.type_string() }})
+                    {{ whole_number_text('seats_added_30d') }} || ' seats added in {{ window_days }} days ('
+                    || {{ whole_number_text('window_start_active_seats') }} || ' to '
+                    || {{ whole_number_text('latest_active_seats') }}
                     || case
                         when window_start_active_seats > 0
                             then
                                 ', +'
-                                || cast(cast(floor(100 * seats_added_30d / window_start_active_seats + 1e-9) as bigint) as {{ dbt.type_string() }})
+                                || {{ floored_percent_text('seats_added_30d / window_start_active_seats') }}
                                 || ' %'
                         else ''
                     end || ')'
