@@ -51,7 +51,8 @@ def load_landing(landing: Path, warehouse: Path, target: Path, max_quarantine_sh
     from orchestration.run.pipeline import run_pipeline
 
     outcome = run_pipeline(Settings(raw_dir=landing, warehouse=warehouse, dbt_target_path=target,
-                                    max_quarantine_share=max_quarantine_share, sync=False), job_name=LOAD_JOB)
+                                    max_quarantine_share=max_quarantine_share, sync=False,
+                                    dbt_vars={"as_of_date": AS_OF}), job_name=LOAD_JOB)
     if not outcome.success:
         raise AssertionError(outcome.summary)
 

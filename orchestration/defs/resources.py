@@ -8,14 +8,16 @@ builds its own from the command line and hands it to the same resources as run c
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
+from pydantic import Field, PrivateAttr
 
-from orchestration.lib import paths
+from orchestration.lib import paths, warehouse
 from orchestration.lib.settings import Settings
 from orchestration.lib.sync.registry import DESTINATIONS
 
@@ -27,11 +29,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not read_only:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        """A UTC connection, closed afterwards; a file held by another process fails the step in one sentence."""
         try:
-            con.execute("set TimeZone = 'UTC'")
+            con = warehouse.connect(Path(self.path), read_only=read_only)
+        except warehouse.WarehouseError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        try:
             yield con
         finally:
             con.close()
@@ -46,6 +49,39 @@ class LandingResource(dg.ConfigurableResource):
     @property
     def directory(self) -> Path:
         return Path(self.raw_dir)
+
+
+class AsOfResource(dg.ConfigurableResource):
+    """The run's as-of date: the end of this day, UTC, is the instant everything relative to "now" uses.
+
+    Empty means today (UTC), fixed once when the run starts, so that the loader's gates and dbt see one day.
+    """
+
+    as_of_date: str = ""
+    _day: date | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._day = self.resolve()
+
+    def resolve(self) -> date:
+        return date.fromisoformat(self.as_of_date) if self.as_of_date else datetime.now(UTC).date()
+
+    @property
+    def day(self) -> date:
+        return self._day or self.resolve()
+
+    @property
+    def instant(self) -> datetime:
+        """The first moment after the as-of date (UTC, naive, as the warehouse stores instants)."""
+        return datetime.combine(self.day + timedelta(days=1), datetime.min.time())
+
+
+class GatesResource(dg.ConfigurableResource):
+    """The limits of the volume and freshness gates (see lib/volume.py and lib/freshness.py)."""
+
+    volume_max_change: dict[str, float | None]
+    freshness_hours: dict[str, float | None]
+    accept_volume_change: list[str] = Field(default_factory=list)
 
 
 class OutboxResource(dg.ConfigurableResource):
@@ -94,7 +130,11 @@ def resource_config(settings: Settings) -> dict[str, dict[str, Any]]:
         "landing": {"raw_dir": str(settings.raw_dir), "max_quarantine_share": settings.max_quarantine_share},
         "outbox": {"path": str(settings.outbox)},
         "quality": {"expectations_dir": str(settings.expectations_dir)},
-        "dbt": {"project_dir": str(paths.DBT_PROJECT_DIR), "profiles_dir": str(paths.DBT_PROJECT_DIR),
+        "as_of": {"as_of_date": str(settings.dbt_vars.get("as_of_date", ""))},
+        "gates": {"volume_max_change": dict(settings.volume_max_change),
+                  "freshness_hours": dict(settings.freshness_hours),
+                  "accept_volume_change": sorted(settings.accept_volume_change)},
+        "dbt": {"project_dir": str(settings.dbt_project_dir), "profiles_dir": str(settings.dbt_project_dir),
                 "dbt_executable": paths.dbt_executable(), "target_path": str(settings.dbt_target_path)},
     }
 
@@ -123,6 +163,8 @@ def build_resources(settings: Settings) -> Mapping[str, Any]:
         "landing": LandingResource(**config["landing"]),
         "outbox": OutboxResource(**config["outbox"]),
         "quality": QualityResource(**config["quality"]),
+        "as_of": AsOfResource(**config["as_of"]),
+        "gates": GatesResource(**config["gates"]),
         "dbt": DbtResource(**config["dbt"]),
         **vendor_credentials(settings),
     }

@@ -33,7 +33,8 @@ class TableDifference:
     def sentence(self) -> str:
         if self.note:
             return f"{self.table}: {self.note}"
-        return f"{self.table}: {self.only_in_left:,} rows only in the left file, {self.only_in_right:,} only in the right"
+        return (f"{self.table}: {self.only_in_left:,} rows only in the left file, "
+                f"{self.only_in_right:,} only in the right")
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schemas: Iterable[str]) -> set[str]:

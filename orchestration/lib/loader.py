@@ -60,6 +60,13 @@ class LoadResult:
         return self.rows_read == self.rows_loaded + self.rows_superseded + self.rows_quarantined
 
 
+def duckdb_reason(error: Exception) -> str:
+    """DuckDB's first line, without its error class (`Invalid Input Error: `) and final stop, to end a sentence."""
+    line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    line = re.sub(r"^[A-Z][A-Za-z ]* Error: ", "", line)
+    return line.rstrip(". ")
+
+
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -109,8 +116,7 @@ def _describe(con: duckdb.DuckDBPyConnection, sql: str, files: list[Path], table
         rows = con.execute(f"describe {sql}").fetchall()
     except duckdb.Error as error:
         names = ", ".join(str(path) for path in files)
-        reason = str(error).strip().splitlines()[0]
-        raise LandingError(f"Could not read {names} for table {table}: {reason}") from None
+        raise LandingError(f"Could not read {names} for table {table}: {duckdb_reason(error)}.") from None
     return {name: type_ for name, type_, *_ in rows}
 
 
@@ -371,8 +377,7 @@ def load_table(con: duckdb.DuckDBPyConnection, landing: Path, table: Table) -> L
             con.execute(f"create or replace table {target} as "
                         f"{_incoming_sql(table, source_sql, source_types, extras, rules)}")
         except duckdb.Error as error:
-            reason = str(error).strip().splitlines()[0]
-            raise LandingError(f"Could not read the {table.name} files in {landing}: {reason}") from None
+            raise LandingError(f"Could not read the {table.name} files in {landing}: {duckdb_reason(error)}.") from None
         con.execute(f"create or replace temp table _fate as {_fate_sql(table, target)}")
         originals = [f"coalesce(_orig.{quote(column.name)}, cast({quote(column.name)} as varchar)) "
                      f"as {quote(column.name)}" for column in table.columns]

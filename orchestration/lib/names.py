@@ -23,6 +23,7 @@ LOAD_JOB = "expansion_load"  # the raw tables only
 DAILY_SCHEDULE = "daily_refresh"
 DBT_OP = "dbt_build"  # the one op that runs `dbt build`; its config carries the dbt vars
 INGEST_GROUP = "ingest"  # the raw assets
+QUALITY_GROUP = "quality"  # gates that are assets of their own (the volumes of what dbt built)
 DESTINATIONS_GROUP = "destinations"  # the assets that deliver to vendors (no dbt folder has this name)
 GX_CHECK = "great_expectations"  # the blocking Great Expectations check on each sync model
 PROGRESS_LOGGER = "progress"  # the command line's progress logger

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib import paths
+from orchestration.lib.contract import TABLE_NAMES
 
 
 class SettingsError(Exception):
@@ -47,6 +48,8 @@ class Setting:
         """The value of `text`, or SettingsError naming the setting, `where` it came from and what it accepts."""
         try:
             return self.parse(text.strip())
+        except SettingsError:
+            raise
         except (ValueError, TypeError):
             raise SettingsError(f"{where} must be {self.accepts}, not {text.strip()!r}.") from None
 
@@ -181,6 +184,7 @@ def check_var_combinations(values: Mapping[str, Any]) -> None:
 # --- environment variables -------------------------------------------------------------------------------------------
 
 RAW_DIR_ENV = "EXPANSION_RAW_DIR"
+DBT_PROJECT_DIR_ENV = "EXPANSION_DBT_PROJECT_DIR"
 WAREHOUSE_ENV = "EXPANSION_WAREHOUSE"
 OUTBOX_ENV = "EXPANSION_OUTBOX"
 DBT_TARGET_PATH_ENV = "EXPANSION_DBT_TARGET_PATH"
@@ -188,19 +192,75 @@ EXPECTATIONS_DIR_ENV = "EXPANSION_EXPECTATIONS_DIR"
 MAX_QUARANTINE_SHARE_ENV = "EXPANSION_MAX_QUARANTINE_SHARE"
 DBT_THREADS_ENV = "EXPANSION_DBT_THREADS"  # read by dbt_project/profiles.yml
 TARGET_ENV = "EXPANSION_TARGET"  # read by dbt_project/profiles.yml
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05  # a table quarantining more than 5 % of its rows fails its check
+
+# --- the gates on volume and freshness (lib/volume.py, lib/freshness.py) ---------------------------------------------
+
+VOLUME_MAX_CHANGE_ENV = "EXPANSION_VOLUME_MAX_CHANGE"
+FRESHNESS_HOURS_ENV = "EXPANSION_FRESHNESS_HOURS"
+
+# A count more than this share below or above the median of the recent accepted runs fails (None: recorded only).
+# Raw tables and the marts that grow slowly get ±50 %: a daily extract changes by a few per cent, losing half a
+# table is a broken extract. The post-purchase recommendations and their Klaviyo events follow the deliveries of
+# one day, which swing by nature: they are recorded, not judged, unless a share is set for them.
+DEFAULT_VOLUME_MAX_CHANGE: dict[str, float | None] = {
+    **dict.fromkeys(TABLE_NAMES, 0.5),
+    "copurchase_pairs": 0.5, "upgrade_trigger_accounts": 0.5, "mrr_monthly": 0.5, "nrr_monthly": 0.5,
+    "nrr_monthly_by_segment": 0.5, "sync_hubspot__companies": 0.5,
+    "cross_sell_recommendations": None, "sync_klaviyo__cross_sell_events": None,
+}
+# The newest order and usage event may be at most two days older than the as-of instant (a daily extract that
+# missed one day still passes); subscription changes come less often, so a week.
+DEFAULT_FRESHNESS_HOURS: dict[str, float | None] = {"orders": 48, "usage_events": 48, "subscription_items": 168}
+
+
+def share_or_off(text: str) -> float | None:
+    return None if text == "off" else number(0, 10)(text)
+
+
+def hours_or_off(text: str) -> float | None:
+    return None if text == "off" else number(0, above_minimum=True)(text)
+
+
+def per_table(defaults: Mapping[str, float | None], parse_value: Callable[[str], float | None], setting: str,
+              accepts: str) -> Callable[[str], dict[str, float | None]]:
+    """`0.3` (every table) or `orders=0.3,usage_events=off` (those tables; the others keep their defaults)."""
+
+    def parse(text: str) -> dict[str, float | None]:
+        values = dict(defaults)
+        if "=" not in text:
+            return dict.fromkeys(values, parse_value(text))
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, _, value = item.partition("=")
+            if name.strip() not in values:
+                raise SettingsError(f"The environment variable {setting} names {name.strip()!r}, which is not one "
+                                    f"of {', '.join(sorted(values))}.")
+            values[name.strip()] = Setting(setting, accepts, parse_value).read(
+                value, f"The environment variable {setting} for {name.strip()}")
+        return values
+
+    return parse
+
 
 ENVIRONMENT: dict[str, Setting] = {setting.name: setting for setting in (
     Setting(RAW_DIR_ENV, "a directory path", directory_path, "the landing directory"),
     Setting(WAREHOUSE_ENV, "a file path", directory_path, "the DuckDB warehouse file"),
     Setting(OUTBOX_ENV, "a directory path", directory_path, "where syncs deliver without vendor credentials"),
     Setting(DBT_TARGET_PATH_ENV, "a directory path", directory_path, "dbt's target folder"),
+    Setting(DBT_PROJECT_DIR_ENV, "a directory path", directory_path, "the dbt project (default dbt_project/)"),
     Setting(EXPECTATIONS_DIR_ENV, "a directory path", directory_path, "the Great Expectations suites"),
     Setting(MAX_QUARANTINE_SHARE_ENV, SHARE, number(0, 1), "the largest share of a table's rows quarantined"),
     Setting(DBT_THREADS_ENV, "a whole number from 1 to 64", whole_number(1, 64), "dbt's threads"),
     Setting(TARGET_ENV, "duckdb or spark", choice("duckdb", "spark"), "the engine"),
+    Setting(VOLUME_MAX_CHANGE_ENV, "a share like 0.5, or TABLE=SHARE pairs separated by commas (off: not judged)",
+            per_table(DEFAULT_VOLUME_MAX_CHANGE, share_or_off, VOLUME_MAX_CHANGE_ENV, "a share like 0.5 or off"),
+            "how far a count may move from the recent median"),
+    Setting(FRESHNESS_HOURS_ENV, "hours like 48, or TABLE=HOURS pairs separated by commas (off: not judged)",
+            per_table(DEFAULT_FRESHNESS_HOURS, hours_or_off, FRESHNESS_HOURS_ENV, "a number of hours or off"),
+            "how old the newest event may be at the as-of instant"),
 )}
 
-DEFAULT_MAX_QUARANTINE_SHARE = 0.05  # a table quarantining more than 5 % of its rows fails its check
+
 
 
 def environment_value(env: Mapping[str, str], name: str, default: Any) -> Any:
@@ -228,8 +288,12 @@ class Settings:
     warehouse: Path = paths.DEFAULT_WAREHOUSE
     outbox: Path = paths.DEFAULT_OUTBOX
     dbt_target_path: Path = paths.DEFAULT_DBT_TARGET_PATH
+    dbt_project_dir: Path = paths.DBT_PROJECT_DIR
     expectations_dir: Path = paths.DEFAULT_EXPECTATIONS_DIR
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
+    volume_max_change: Mapping[str, float | None] = field(default_factory=lambda: dict(DEFAULT_VOLUME_MAX_CHANGE))
+    freshness_hours: Mapping[str, float | None] = field(default_factory=lambda: dict(DEFAULT_FRESHNESS_HOURS))
+    accept_volume_change: frozenset[str] = frozenset()  # tables whose change this run accepts on purpose
     dbt_vars: Mapping[str, Any] = field(default_factory=dict)
     sync: bool = True
     credentials_set: frozenset[str] = frozenset()  # names of the vendor secrets present in the environment
@@ -245,8 +309,11 @@ class Settings:
             warehouse=environment_value(env, WAREHOUSE_ENV, paths.DEFAULT_WAREHOUSE),
             outbox=environment_value(env, OUTBOX_ENV, paths.DEFAULT_OUTBOX),
             dbt_target_path=environment_value(env, DBT_TARGET_PATH_ENV, paths.DEFAULT_DBT_TARGET_PATH),
+            dbt_project_dir=environment_value(env, DBT_PROJECT_DIR_ENV, paths.DBT_PROJECT_DIR),
             expectations_dir=environment_value(env, EXPECTATIONS_DIR_ENV, paths.DEFAULT_EXPECTATIONS_DIR),
             max_quarantine_share=environment_value(env, MAX_QUARANTINE_SHARE_ENV, DEFAULT_MAX_QUARANTINE_SHARE),
+            volume_max_change=environment_value(env, VOLUME_MAX_CHANGE_ENV, dict(DEFAULT_VOLUME_MAX_CHANGE)),
+            freshness_hours=environment_value(env, FRESHNESS_HOURS_ENV, dict(DEFAULT_FRESHNESS_HOURS)),
             credentials_set=frozenset(name for name in credential_settings if env.get(name, "").strip()),
             base_urls={name: url for name in base_url_settings if (url := vendor_setting(env, name))},
         )
@@ -260,8 +327,21 @@ class Settings:
         return str(self.dbt_vars.get("as_of_date") or datetime.now(UTC).date().isoformat())
 
     def dbt_vars_for_build(self) -> dict[str, Any]:
-        """The vars `dbt build` gets from the run: the user's, with the as-of date fixed once."""
-        return {**self.dbt_vars, "as_of_date": self.as_of_date}
+        """The vars `dbt build` gets from the run: the user's (the as-of date reaches it through the as-of resource)."""
+        return {name: value for name, value in self.dbt_vars.items() if name != "as_of_date"}
+
+
+def accepted_tables(names: Sequence[str]) -> frozenset[str]:
+    """The `--accept-volume-change` options: table names (raw, mart or sync model) or `all`."""
+    known = set(DEFAULT_VOLUME_MAX_CHANGE)
+    chosen = {name.strip() for name in names if name.strip()}
+    if "all" in chosen:
+        return frozenset(known)
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise SettingsError(f"--accept-volume-change {unknown[0]} is not a table the volume gate watches; use one of "
+                            f"{', '.join(sorted(known))}, or all.")
+    return frozenset(chosen)
 
 
 def dbt_vars_json(values: Mapping[str, Any]) -> str:

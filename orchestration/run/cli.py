@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.lib import paths
-from orchestration.lib.settings import RAW_DIR_ENV, Settings, SettingsError, parse_dbt_vars
+from orchestration.lib.settings import RAW_DIR_ENV, Settings, SettingsError, accepted_tables, parse_dbt_vars
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--outbox", type=Path, default=None, help="outbox directory for syncs (default outbox/)")
     run.add_argument("--no-sync", action="store_true", help="stop after the checks; deliver nothing")
     run.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="dbt var (repeatable)")
+    run.add_argument("--accept-volume-change", action="append", default=[], metavar="TABLE",
+                     help="accept a real drop or jump of this table's row count on purpose: this run's count becomes "
+                          "the new baseline of the volume gate (repeatable; `all` for every table)")
     return parser
 
 
@@ -68,6 +71,7 @@ def run_settings(args: argparse.Namespace, environment: Settings) -> Settings:
         outbox=args.outbox.resolve() if args.outbox else environment.outbox,
         sync=not args.no_sync,
         dbt_vars=parse_dbt_vars(args.var),
+        accept_volume_change=accepted_tables(args.accept_volume_change),
     )
     if settings.warehouse.is_dir():
         raise SettingsError(f"--warehouse {settings.warehouse} is a directory; give a DuckDB file path.")

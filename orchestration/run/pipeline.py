@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.resources import run_config_resources
+from orchestration.lib import warehouse
 from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB
 from orchestration.lib.settings import Settings
 from orchestration.run.progress import progress_logger
@@ -46,7 +47,10 @@ def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
         return RunOutcome(summary=f"expansion run FAILED before starting: {error}")
     job = definitions.resolve_job_def(job_name or (REFRESH_JOB if settings.sync else BUILD_JOB))
     job = job.with_logger_defs({PROGRESS_LOGGER: progress_logger})
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        warehouse.ensure_writable(settings.warehouse)
+    except warehouse.WarehouseError as error:
+        return RunOutcome(summary=f"expansion run FAILED before starting: {error}")
     dbt_output = dbt_output_path(settings)
     dbt_output.parent.mkdir(parents=True, exist_ok=True)
     # dagster-dbt echoes every dbt log line to stdout; keep stdout for the summary and the lines in a file
@@ -54,7 +58,7 @@ def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
           contextlib.redirect_stdout(sink)):
         result = job.execute_in_process(run_config=run_config(job, settings), instance=instance,
                                         raise_on_error=False)
-    outcome = outcome_from_events(result.all_events, result.success)
+    outcome = outcome_from_events(result.all_events, result.success, [node.name for node in job.graph.nodes])
     outcome.seconds = time.perf_counter() - started
     outcome.summary = format_summary(settings, outcome, dbt_output)
     return outcome

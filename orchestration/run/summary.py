@@ -25,13 +25,14 @@ class RunOutcome:
     success: bool = False
     seconds: float = 0.0
     failed_steps: dict[str, str] = field(default_factory=dict)  # step -> its error, in one sentence
-    skipped_steps: list[str] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)  # steps of the job that never started
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # "asset:check (first failure)"
     loads: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> load counts, this run's loads
     built: list[str] = field(default_factory=list)  # asset keys materialised by this run
     deliveries: list[str] = field(default_factory=list)  # one sentence per sync that ran
     ran_dbt: bool = False
+    started: set[str] = field(default_factory=set)
     summary: str = ""
 
 
@@ -72,10 +73,9 @@ def record(outcome: RunOutcome, event: dg.DagsterEvent) -> None:
     kind = event.event_type_value
     if event.is_step_failure and not blocked_by_check(event):
         outcome.failed_steps[event.step_key or "?"] = failure_message(event)
-    elif kind == "STEP_SKIPPED":
-        outcome.skipped_steps.append(event.step_key or "?")
-    elif kind == "STEP_START" and event.step_key == DBT_OP:
-        outcome.ran_dbt = True
+    elif kind == "STEP_START":
+        outcome.started.add(event.step_key or "?")
+        outcome.ran_dbt = outcome.ran_dbt or event.step_key == DBT_OP
     elif kind == "ASSET_CHECK_EVALUATION":
         evaluation = event.event_specific_data
         if evaluation.passed:
@@ -92,10 +92,17 @@ def record(outcome: RunOutcome, event: dg.DagsterEvent) -> None:
             outcome.deliveries.append(str(metadata["delivery_summary"].value))
 
 
-def outcome_from_events(events: Iterable[dg.DagsterEvent], run_succeeded: bool) -> RunOutcome:
+def step_name(step_key: str) -> str:
+    """A step as the user knows it: `raw__order_items` is the asset raw/order_items."""
+    return step_key.replace("__", "/", 1)
+
+
+def outcome_from_events(events: Iterable[dg.DagsterEvent], run_succeeded: bool, steps: Iterable[str]) -> RunOutcome:
+    """Fold a run's events into its outcome; `steps` are the job's steps, to tell which never started."""
     outcome = RunOutcome()
     for event in events:
         record(outcome, event)
+    outcome.not_run = sorted(step_name(step) for step in set(steps) - outcome.started)
     outcome.success = run_succeeded and not outcome.checks_failed and not outcome.failed_steps
     return outcome
 
@@ -121,8 +128,8 @@ def headline(outcome: RunOutcome) -> str:
         shown = outcome.checks_failed[:10]
         parts.append(f"{len(outcome.checks_failed)} blocking check(s) failed: " + ", ".join(shown)
                      + ("…" if len(outcome.checks_failed) > 10 else "."))
-    if outcome.skipped_steps:
-        parts.append(f"Not run because of that: {', '.join(outcome.skipped_steps)}.")
+    if outcome.not_run:
+        parts.append(f"Did not run because of that: {', '.join(outcome.not_run)}.")
     parts.append(f"{outcome.checks_passed} checks passed; nothing downstream of a failure was delivered.")
     return " ".join(parts)
 

@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs as load_definitions
+from orchestration.defs.quality.volumes import VOLUMES_KEY
 from orchestration.defs.resources import resource_config
 from orchestration.defs.transform.dbt_assets import dbt_build_args
 from orchestration.lib.contract import TABLES
@@ -24,12 +25,10 @@ def definitions() -> dg.Definitions:
 
 
 def test_dbt_build_args_pass_vars_as_sorted_json_with_the_warehouse() -> None:
-    args = dbt_build_args({"cross_sell_top_n": 5, "as_of_date": "2026-11-22"}, "/w/x.duckdb")
+    args = dbt_build_args({"cross_sell_top_n": 5}, "/w/x.duckdb", "2026-11-22")
     assert args[:2] == ["build", "--vars"]
     assert json.loads(args[2]) == {"as_of_date": "2026-11-22", "cross_sell_top_n": 5, "warehouse_path": "/w/x.duckdb"}
     assert list(json.loads(args[2])) == sorted(json.loads(args[2]))
-    # without an as-of date the step fixes today's, once for the whole build
-    assert len(json.loads(dbt_build_args({}, "/w")[2])["as_of_date"]) == 10
 
 
 def test_graph_connects_raw_assets_to_staging_and_marts(definitions: dg.Definitions) -> None:
@@ -74,7 +73,9 @@ def test_syncs_sit_behind_blocking_checks_and_only_the_refresh_job_runs_them(def
     assert {spec.asset_name for spec in DESTINATIONS} == {"hubspot_companies", "klaviyo_cross_sell_events"}
     for spec in DESTINATIONS:
         sync_asset, sync_model = dg.AssetKey([DESTINATIONS_GROUP, spec.asset_name]), dg.AssetKey(["sync", spec.model])
-        assert graph.get(sync_asset).parent_keys == {sync_model}
+        # behind its sync model and the volume gate on everything dbt built
+        assert graph.get(sync_asset).parent_keys == {sync_model, VOLUMES_KEY}
+        assert graph.get_check_spec(dg.AssetCheckKey(VOLUMES_KEY, "volume_drift")).blocking
         gate = dg.AssetCheckKey(sync_model, GX_CHECK)
         assert gate in graph.asset_check_keys
         assert graph.get_check_spec(gate).blocking
@@ -94,8 +95,40 @@ def test_the_settings_reach_every_resource_as_run_configuration(definitions: dg.
     config = run_config(job, settings)
     assert config["resources"]["warehouse"] == {"config": {"path": str(tmp_path / "w.duckdb")}}
     assert config["resources"]["landing"]["config"]["max_quarantine_share"] == 0.2
-    assert config["ops"]["dbt_build"]["config"]["vars"] == {"as_of_date": "2026-11-22"}
+    assert config["ops"]["dbt_build"]["config"]["vars"] == {}
+    assert config["resources"]["as_of"] == {"config": {"as_of_date": "2026-11-22"}}
     # every configurable resource of the definitions gets its value from the settings, none from elsewhere
     assert set(resource_config(settings)) == {key for key in definitions.resources
                                               if not key.endswith("_credentials")} - {"io_manager"}
     assert "ops" not in run_config(definitions.resolve_job_def(LOAD_JOB), settings)
+
+
+def test_every_singular_dbt_test_is_a_blocking_check_on_the_model_it_guards(definitions: dg.Definitions) -> None:
+    import re
+
+    from orchestration.lib import paths
+
+    graph = definitions.resolve_asset_graph()
+    singular = sorted((paths.DBT_PROJECT_DIR / "tests").glob("*/assert_*.sql"))
+    assert len(singular) >= 12
+    for test in singular:
+        guarded = re.search(r"'ref': \{'name': '(\w+)'\}", test.read_text()).group(1)
+        keys = [key for key in graph.asset_check_keys if key.name == test.stem]
+        assert [key.asset_key.path[-1] for key in keys] == [guarded], test.name
+        assert graph.get_check_spec(keys[0]).blocking, test.name
+
+
+def test_freshness_is_shown_in_dagsters_terms_and_kept_out_of_the_jobs(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    wall_clock = {key for key in graph.asset_check_keys if key.name == "freshness_check"}
+    assert {key.asset_key.to_user_string() for key in wall_clock} >= {
+        "raw/orders", "raw/usage_events", "raw/subscription_items", "marts/mrr_monthly", "marts/nrr_monthly"}
+    assert definitions.resolve_sensor_def("freshness_checks_sensor") is not None
+    for name in (REFRESH_JOB, BUILD_JOB, LOAD_JOB):
+        nodes = [node.name for node in definitions.resolve_job_def(name).graph.nodes]
+        assert not [node for node in nodes if "freshness" in node], name
+    assert "sync__sync_hubspot__companies_great_expectations" in [
+        node.name for node in definitions.resolve_job_def(REFRESH_JOB).graph.nodes]
+    # the blocking gate of a run judges the as-of instant
+    for table in ("orders", "usage_events", "subscription_items"):
+        assert graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(["raw", table]), "fresh_at_as_of")).blocking

@@ -2,6 +2,8 @@
     with the same orders_with_both; the count is at or above the minimum pair orders and no larger than
     either product's orders; a product is not paired with itself; total_orders is the number of windowed
     orders; lift and leverage are symmetric. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'copurchase_pairs'}}}) }}
+
 {%- set min_pair_orders = var('cross_sell_min_pair_orders') | int -%}
 with
 

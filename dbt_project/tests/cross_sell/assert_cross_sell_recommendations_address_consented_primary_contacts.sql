@@ -1,5 +1,7 @@
 {#- Fails with each recommendation addressed to anyone but a primary contact of the same customer who
     opted in to marketing e-mail and never unsubscribed (or to a contact that does not exist). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cross_sell_recommendations'}}}) }}
+
 with
 
 recommendations as (

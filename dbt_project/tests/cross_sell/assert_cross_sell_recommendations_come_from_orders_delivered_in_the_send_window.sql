@@ -2,6 +2,8 @@
     customer's, delivered (not returned) in the send window before the as-of instant, and hold the source
     product; the send window must be delivered_at + the vars' hours; the rule must beat the minimum lift
     (so the score is positive); ranks must run 1, 2, … up to the top N per customer. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cross_sell_recommendations'}}}) }}
+
 {%- set top_n = var('cross_sell_top_n') | int -%}
 {%- set send_after_hours = var('cross_sell_send_after_hours') | int -%}
 {%- set send_before_hours = var('cross_sell_send_before_hours') | int -%}

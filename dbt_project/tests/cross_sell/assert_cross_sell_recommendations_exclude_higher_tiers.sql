@@ -1,6 +1,8 @@
 {#- Fails with each recommendation of a higher tier of a family the customer just bought: a product of the
     same family with a higher tier than a product on any of the customer's orders delivered in the send
     window (those are upsells, not cross-sells). The window is recomputed from the vars. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cross_sell_recommendations'}}}) }}
+
 {%- set send_after_hours = var('cross_sell_send_after_hours') | int -%}
 {%- set send_before_hours = var('cross_sell_send_before_hours') | int -%}
 with

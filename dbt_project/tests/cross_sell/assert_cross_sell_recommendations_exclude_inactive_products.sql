@@ -1,4 +1,6 @@
 {#- Fails with each recommendation of a product that is no longer sold (or is not in the catalogue). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cross_sell_recommendations'}}}) }}
+
 with
 
 recommendations as (

@@ -2,6 +2,8 @@
     was not cancelled and was placed before the as-of instant, or an add-on they hold on a subscription line
     valid at the as-of instant that is not canceled. Recomputed from staging, independently of
     int_customer_products_owned. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cross_sell_recommendations'}}}) }}
+
 with
 
 recommendations as (

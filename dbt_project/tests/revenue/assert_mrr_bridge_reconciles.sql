@@ -3,6 +3,8 @@
     starting_mrr is the previous month's ending_mrr (0 in the first month); and ending_mrr is the sum of
     mrr_monthly.mrr that month. Returns one row per month (and segment) and broken rule; exact decimal
     comparisons, no tolerance. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'nrr_monthly'}}}) }}
+
 with
 
 nrr_monthly as (

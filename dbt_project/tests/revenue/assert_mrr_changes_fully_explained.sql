@@ -1,6 +1,8 @@
 {#- int_mrr_changes_explained must explain every change of mrr_monthly: a row for every customer-month
     whose mrr_change is not 0, the same mrr_change, components adding up to it exactly, and no more left to
     rounding_mrr than rounding seven amounts to cents can leave (a wrong split would show up there). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'int_mrr_changes_explained'}}}) }}
+
 with
 
 mrr_monthly as (

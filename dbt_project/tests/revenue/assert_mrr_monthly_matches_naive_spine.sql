@@ -6,6 +6,8 @@
     column, or where a row is in one and not the other. It costs customers × months × lines, so it checks at
     most the first `revenue_naive_check_customers` subscribing customers by customer_id (all of them in
     test data). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'mrr_monthly'}}}) }}
+
 {%- set as_of_month = dbt.date_trunc('month', as_of_date()) -%}
 {%- set first_line_month = '(select cast(' ~ dbt.date_trunc('month', 'min(valid_from)') ~ ' as date)'
     ~ ' from subscription_items)' -%}

@@ -1,5 +1,7 @@
 {#- Fails with every flagged account that should have stayed quiet: not active at the as-of instant, younger
     than upsell_min_account_age_days, or without a trigger. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'upgrade_trigger_accounts'}}}) }}
+
 with
 
 upgrade_trigger_accounts as (

@@ -1,4 +1,6 @@
 {#- Fails with every flagged account whose recommended plan is not a higher tier of its current plan's family. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'upgrade_trigger_accounts'}}}) }}
+
 with
 
 upgrade_trigger_accounts as (

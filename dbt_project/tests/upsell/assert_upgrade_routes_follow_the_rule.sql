@@ -1,6 +1,8 @@
 {#- Fails with every flagged account whose route or custom-deal flag breaks the rule: sales for enterprise
     accounts, custom deals (no recommended plan, always the case on the top tier) and expansion above
     upsell_sales_min_expansion_mrr; customer_success otherwise. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'upgrade_trigger_accounts'}}}) }}
+
 with
 
 upgrade_trigger_accounts as (

@@ -1,16 +1,23 @@
 """One asset per raw table: read the landing files into `raw.<table>`, quarantine what breaks the contract."""
 
 
-import dagster as dg
+from datetime import UTC
 
-from orchestration.defs.resources import LandingResource, WarehouseResource
+import dagster as dg
+import duckdb
+
+from orchestration.defs.resources import AsOfResource, GatesResource, LandingResource, WarehouseResource
 from orchestration.lib.contract import TABLES, Table
+from orchestration.lib.freshness import EVENT_COLUMNS, check_freshness
 from orchestration.lib.loader import LandingError, LoadResult, load_table
 from orchestration.lib.names import INGEST_GROUP, QUARANTINE_SCHEMA, RAW_SCHEMA
-from orchestration.lib.settings import MAX_QUARANTINE_SHARE_ENV
+from orchestration.lib.settings import FRESHNESS_HOURS_ENV, MAX_QUARANTINE_SHARE_ENV, VOLUME_MAX_CHANGE_ENV
+from orchestration.lib.volume import check_volume, measure
 
 COUNTS_CHECK = "counts_reconcile"
 QUARANTINE_CHECK = "quarantine_share"
+VOLUME_CHECK = "volume_drift"
+FRESHNESS_CHECK = "fresh_at_as_of"
 
 
 def raw_key(table: str) -> dg.AssetKey:
@@ -48,6 +55,49 @@ def quarantine_share_result(result: LoadResult, limit: float) -> dg.AssetCheckRe
     )
 
 
+def volume_result(con: duckdb.DuckDBPyConnection, table: str, context: dg.AssetExecutionContext,
+                  as_of: AsOfResource, gates: GatesResource) -> dg.AssetCheckResult:
+    measurement = measure(con, table, f"{RAW_SCHEMA}.{table}", as_of.day)
+    verdict = check_volume(con, measurement, as_of.day, context.run_id, gates.volume_max_change.get(table),
+                           accept=table in gates.accept_volume_change)
+    description = verdict.sentence if verdict.passed else f"{verdict.sentence} ({VOLUME_MAX_CHANGE_ENV}; "\
+        f"--accept-volume-change {table} accepts it on purpose)"
+    return dg.AssetCheckResult(check_name=VOLUME_CHECK, passed=verdict.passed, description=description,
+                               metadata=verdict.metadata(measurement))
+
+
+def freshness_result(con: duckdb.DuckDBPyConnection, table: str, as_of: AsOfResource,
+                     gates: GatesResource) -> tuple[dg.AssetCheckResult, dict[str, dg.MetadataValue]]:
+    """The blocking check against the as-of instant, and the newest event as Dagster's last-updated time."""
+    freshness = check_freshness(con, table, as_of.instant, gates.freshness_hours.get(table))
+    description = freshness.sentence() + ("" if freshness.passed else f" ({FRESHNESS_HOURS_ENV})")
+    result = dg.AssetCheckResult(check_name=FRESHNESS_CHECK, passed=freshness.passed, description=description,
+                                 metadata={"age_hours": freshness.age_hours, "limit_hours": freshness.limit_hours})
+    metadata = {}
+    if freshness.newest is not None:
+        metadata["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(freshness.newest.replace(tzinfo=UTC))
+    return result, metadata
+
+
+def check_specs(table: Table, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec(COUNTS_CHECK, asset=key, blocking=True,
+                          description="rows read = loaded + superseded + quarantined"),
+        dg.AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
+                          description="at most the landing resource's max_quarantine_share of the rows read "
+                          f"(default 5 %, {MAX_QUARANTINE_SHARE_ENV}) are quarantined"),
+        dg.AssetCheckSpec(VOLUME_CHECK, asset=key, blocking=True,
+                          description="the row count (and, for orders and usage events, the last 7 days' rows) is "
+                          f"within the limit of the recent accepted runs' median ({VOLUME_MAX_CHANGE_ENV})"),
+    ]
+    if table.name in EVENT_COLUMNS:
+        specs.append(dg.AssetCheckSpec(
+            FRESHNESS_CHECK, asset=key, blocking=True,
+            description=f"the newest {' / '.join(EVENT_COLUMNS[table.name])} is at most the limit "
+            f"({FRESHNESS_HOURS_ENV}) older than the as-of instant"))
+    return specs
+
+
 def build_raw_asset(table: Table) -> dg.AssetsDefinition:
     key = raw_key(table.name)
 
@@ -58,28 +108,29 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
         description=f"{table.description} Loaded from the landing directory; contract breaks go to "
         f"{QUARANTINE_SCHEMA}.{table.name}.",
         deps=[raw_key(name) for name in table.depends_on],
-        check_specs=[
-            dg.AssetCheckSpec(COUNTS_CHECK, asset=key, blocking=True,
-                              description="rows read = loaded + superseded + quarantined"),
-            dg.AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
-                              description="at most the landing resource's max_quarantine_share of the rows read "
-                              f"(default 5 %, {MAX_QUARANTINE_SHARE_ENV}) are quarantined"),
-        ],
+        check_specs=check_specs(table, key),
     )
-    def raw_table(context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource):
+    def raw_table(context: dg.AssetExecutionContext, landing: LandingResource, warehouse: WarehouseResource,
+                  as_of: AsOfResource, gates: GatesResource):
         try:
             with warehouse.connect() as con:
                 result = load_table(con, landing.directory, table)
+                gate_results = [volume_result(con, table.name, context, as_of, gates)]
+                freshness_metadata = {}
+                if table.name in EVENT_COLUMNS:
+                    fresh, freshness_metadata = freshness_result(con, table.name, as_of, gates)
+                    gate_results.append(fresh)
         except LandingError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         context.log.info(
             f"{table.name}: read {result.rows_read:,}, loaded {result.rows_loaded:,}, superseded "
             f"{result.rows_superseded:,}, quarantined {result.rows_quarantined:,} in {result.seconds:.1f} s"
         )
-        yield dg.MaterializeResult(metadata=load_metadata(result))
+        yield dg.MaterializeResult(metadata={**load_metadata(result), **freshness_metadata})
         yield dg.AssetCheckResult(check_name=COUNTS_CHECK, passed=result.reconciles,
                                   metadata={"rows_read": result.rows_read})
         yield quarantine_share_result(result, landing.max_quarantine_share)
+        yield from gate_results
 
     return raw_table
 

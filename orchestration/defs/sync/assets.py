@@ -12,6 +12,7 @@ says so; the ledger retries them next run. The destinations themselves are regis
 
 import dagster as dg
 
+from orchestration.defs.quality.volumes import VOLUMES_KEY
 from orchestration.defs.resources import (
     OutboxResource,
     QualityResource,
@@ -54,7 +55,7 @@ def build_sync_asset(spec: DestinationSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey([DESTINATIONS_GROUP, spec.asset_name]),
         group_name=DESTINATIONS_GROUP,
-        deps=[dg.AssetKey([SYNC_SCHEMA, spec.model])],
+        deps=[dg.AssetKey([SYNC_SCHEMA, spec.model]), VOLUMES_KEY],
         kinds={spec.kind},
         required_resource_keys={"warehouse", "outbox", "quality", credentials},
         automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),

@@ -2,21 +2,19 @@
 
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from pydantic import Field
 
-from orchestration.defs.resources import DbtResource, WarehouseResource
-from orchestration.lib import paths
+from orchestration.defs.resources import AsOfResource, DbtResource, WarehouseResource, settings_from_environment
 from orchestration.lib.dbt_manifest import ensure_manifest
+from orchestration.lib.dbt_results import failure_sentence
 from orchestration.lib.names import DBT_OP
 from orchestration.lib.settings import dbt_vars_json
-
-MANIFEST_TARGET = paths.DBT_PROJECT_DIR / "target"  # where the code location's manifest is parsed to
 
 
 class ExpansionTranslator(DagsterDbtTranslator):
@@ -36,37 +34,59 @@ class ExpansionTranslator(DagsterDbtTranslator):
 
 
 class DbtBuildConfig(dg.Config):
-    """dbt vars for the build, e.g. {"as_of_date": "2026-11-22"}, already checked by `lib/settings.py`."""
+    """dbt vars for the build, e.g. {"cross_sell_top_n": 5}, already checked by `lib/settings.py`."""
 
     vars: dict[str, Any] = Field(default_factory=dict)
 
 
-def dbt_build_args(vars_: Mapping[str, Any], warehouse: str) -> list[str]:
+def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str) -> list[str]:
     """The arguments of the one `dbt build` the job runs (a pure function, unit-tested).
 
-    The as-of date is fixed here when the run did not give one, so that every model of the build sees one day;
-    the warehouse path reaches dbt's profile as the var `warehouse_path`.
+    The as-of date comes from the run's as-of resource (one day for the loader's gates and every model); the
+    warehouse path reaches dbt's profile as the var `warehouse_path`.
     """
-    values = {"as_of_date": datetime.now(UTC).date().isoformat(), **vars_, "warehouse_path": warehouse}
+    values = {**vars_, "as_of_date": as_of_date, "warehouse_path": warehouse}
     return ["build", "--vars", dbt_vars_json(values)]
+
+
+def release_dbt_adapter() -> None:
+    """Drop the dbt adapter dagster-dbt opens in this process beside the dbt subprocess.
+
+    dagster-dbt keeps a dbt-duckdb adapter in dbt's process-wide registry for metadata it could fetch; left there,
+    its DuckDB objects outlive the interpreter's teardown and DuckDB's bindings report them as leaked at exit.
+    """
+    from dbt.adapters.factory import reset_adapters
+
+    reset_adapters()
 
 
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-    project = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR,
-                         target_path=manifest.parent)
+    project_dir = manifest.parent.parent
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target_path=manifest.parent)
 
     @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator, name=DBT_OP)
     def expansion_dbt(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource,
-                      config: DbtBuildConfig):
+                      as_of: AsOfResource, config: DbtBuildConfig):
         target = Path(dbt.target_path) / DBT_OP
-        invocation = dbt.cli(dbt_build_args(config.vars, warehouse.path), context=context, target_path=target)
-        yield from invocation.stream()
+        args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat())
+        invocation = dbt.cli(args, context=context, target_path=target)
+        try:
+            yield from invocation.stream()
+        except DagsterDbtCliRuntimeError:
+            sentence = failure_sentence(target / "run_results.json", target / "dbt.log")
+            raise dg.Failure(description=sentence, allow_retries=False) from None
+        finally:
+            release_dbt_adapter()
 
     return expansion_dbt
 
 
+def project_manifest() -> Path:
+    """The manifest of the dbt project the settings name, parsed afresh when a project file is newer than it."""
+    return ensure_manifest(settings_from_environment().dbt_project_dir)
+
+
 @dg.definitions
 def transform() -> dg.Definitions:
-    """The dbt assets, from a manifest parsed afresh when a project file is newer than it."""
-    return dg.Definitions(assets=[build_dbt_assets(ensure_manifest(MANIFEST_TARGET))])
+    return dg.Definitions(assets=[build_dbt_assets(project_manifest())])
