@@ -45,6 +45,7 @@ class LandingResource(dg.ConfigurableResource):
 
     raw_dir: str
     max_quarantine_share: float  # a table quarantining a larger share of its rows fails its check
+    full_refresh: bool = False  # load every table from all its files, whatever the ledger says
 
     @property
     def directory(self) -> Path:
@@ -127,7 +128,8 @@ def resource_config(settings: Settings) -> dict[str, dict[str, Any]]:
     configuration as a whole, so every field is here)."""
     return {
         "warehouse": {"path": str(settings.warehouse)},
-        "landing": {"raw_dir": str(settings.raw_dir), "max_quarantine_share": settings.max_quarantine_share},
+        "landing": {"raw_dir": str(settings.raw_dir), "max_quarantine_share": settings.max_quarantine_share,
+                    "full_refresh": settings.full_refresh},
         "outbox": {"path": str(settings.outbox)},
         "quality": {"expectations_dir": str(settings.expectations_dir)},
         "as_of": {"as_of_date": str(settings.dbt_vars.get("as_of_date", ""))},

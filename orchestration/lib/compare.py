@@ -17,6 +17,8 @@ DEFAULT_SCHEMAS = ("raw", "quarantine", "superseded", "intermediate", "marts", "
 # Bookkeeping that differs between any two runs by design: when and by which run a row was written.
 VOLATILE_TABLES = frozenset({"sync.delivery_ledger", "sync.delivery_log"})
 VOLATILE_COLUMNS = frozenset({"_source_file"})
+# Where a row came from, kept in some raw tables and not in others: compared where both files have it.
+BOOKKEEPING_COLUMNS = frozenset({"_source_file", "_source_row"})
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,11 @@ def compare_warehouses(left: Path, right: Path, schemas: Sequence[str] = DEFAULT
                 side = "left" if table not in in_left else "right"
                 differences.append(TableDifference(table, 0, 0, note=f"missing in the {side} file"))
                 continue
-            columns = _columns(con, "lhs", table)
-            if columns != _columns(con, "rhs", table):
+            columns, right_columns = _columns(con, "lhs", table), _columns(con, "rhs", table)
+            if (set(columns) ^ set(right_columns)) - BOOKKEEPING_COLUMNS:
                 differences.append(TableDifference(table, 0, 0, note="the two files have different columns"))
                 continue
+            columns = [column for column in columns if column in right_columns]
             select = ", ".join(f'"{column}"' for column in columns)
             schema, name = table.split(".", 1)
             lhs, rhs = f'lhs."{schema}"."{name}"', f'rhs."{schema}"."{name}"'

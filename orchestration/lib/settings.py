@@ -149,6 +149,14 @@ DBT_VARS: dict[str, Setting] = {setting.name: setting for setting in (
          "'{utilisation: 0.5, mrr_at_stake: 0.3, freshness: 0.2}')", priority_weights),
     _var("upsell_priority_full_mrr", "an amount in USD above 0", number(0, above_minimum=True)),
     _var("revenue_naive_check_customers", "a whole number of at least 0", whole_number(0)),
+    _var("cross_sell_holdout_share", SHARE, number(0, 1), "share of customers held out of cross-sell e-mails"),
+    _var("upsell_holdout_share", SHARE, number(0, 1), "share of customers held out of upgrade routing"),
+    _var("cross_sell_frequency_cap_days", "a whole number of days, at least 0 (0: no cap)", whole_number(0),
+         "at most one cross-sell e-mail per contact in this many days"),
+    _var("cross_sell_outcome_window_days", "a whole number of days, at least 1", whole_number(1),
+         "a recommendation converts when its product is ordered within this many days"),
+    _var("upsell_outcome_window_days", "a whole number of days, at least 1", whole_number(1),
+         "a flag converts when the account moves to a higher tier within this many days"),
 )}
 
 # Vars the pipeline sets itself; a user gives them through the option named instead.
@@ -208,6 +216,9 @@ DEFAULT_VOLUME_MAX_CHANGE: dict[str, float | None] = {
     "copurchase_pairs": 0.5, "upgrade_trigger_accounts": 0.5, "mrr_monthly": 0.5, "nrr_monthly": 0.5,
     "nrr_monthly_by_segment": 0.5, "sync_hubspot__companies": 0.5,
     "cross_sell_recommendations": None, "sync_klaviyo__cross_sell_events": None,
+    # The outcome marts accumulate the send and flag history: they double in their first days and start again
+    # after a --full-refresh, so they are recorded, not judged.
+    "cross_sell_outcomes": None, "upgrade_outcomes": None, "expansion_programme_lift": None,
 }
 # The newest order and usage event may be at most two days older than the as-of instant (a daily extract that
 # missed one day still passes); subscription changes come less often, so a week.
@@ -296,6 +307,7 @@ class Settings:
     accept_volume_change: frozenset[str] = frozenset()  # tables whose change this run accepts on purpose
     dbt_vars: Mapping[str, Any] = field(default_factory=dict)
     sync: bool = True
+    full_refresh: bool = False  # load every table from all its files and rebuild every incremental model
     credentials_set: frozenset[str] = frozenset()  # names of the vendor secrets present in the environment
     base_urls: Mapping[str, str] = field(default_factory=dict)  # vendor base-URL setting -> URL, when set
 

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default warehouse/expansion.duckdb)")
     run.add_argument("--outbox", type=Path, default=None, help="outbox directory for syncs (default outbox/)")
     run.add_argument("--no-sync", action="store_true", help="stop after the checks; deliver nothing")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="load every table from all its files and rebuild every incremental model")
     run.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="dbt var (repeatable)")
     run.add_argument("--accept-volume-change", action="append", default=[], metavar="TABLE",
                      help="accept a real drop or jump of this table's row count on purpose: this run's count becomes "
@@ -70,6 +72,7 @@ def run_settings(args: argparse.Namespace, environment: Settings) -> Settings:
         warehouse=args.warehouse.resolve() if args.warehouse else environment.warehouse,
         outbox=args.outbox.resolve() if args.outbox else environment.outbox,
         sync=not args.no_sync,
+        full_refresh=args.full_refresh,
         dbt_vars=parse_dbt_vars(args.var),
         accept_volume_change=accepted_tables(args.accept_volume_change),
     )

@@ -34,7 +34,8 @@ def run_config(job: dg.JobDefinition, settings: Settings) -> dict[str, Any]:
     """The job's run configuration: the settings as resource configuration, dbt's vars, the progress logger."""
     config: dict[str, Any] = {"resources": run_config_resources(settings), "loggers": {PROGRESS_LOGGER: {}}}
     if any(node.name == DBT_OP for node in job.graph.nodes):
-        config["ops"] = {DBT_OP: {"config": {"vars": settings.dbt_vars_for_build()}}}
+        config["ops"] = {DBT_OP: {"config": {"vars": settings.dbt_vars_for_build(),
+                                             "full_refresh": settings.full_refresh}}}
     return config
 
 

@@ -29,6 +29,7 @@ class RunOutcome:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # "asset:check (first failure)"
     loads: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> load counts, this run's loads
+    load_modes: dict[str, str] = field(default_factory=dict)  # table -> full, incremental or unchanged
     built: list[str] = field(default_factory=list)  # asset keys materialised by this run
     deliveries: list[str] = field(default_factory=list)  # one sentence per sync that ran
     ran_dbt: bool = False
@@ -88,6 +89,8 @@ def record(outcome: RunOutcome, event: dg.DagsterEvent) -> None:
         outcome.built.append(key.to_user_string())
         if key.path[0] == RAW_SCHEMA and all(column in metadata for column in LOAD_COLUMNS):
             outcome.loads[key.path[-1]] = {column: int(metadata[column].value) for column in LOAD_COLUMNS}
+            mode = metadata.get("load_mode")
+            outcome.load_modes[key.path[-1]] = str(mode.value).split(":")[0] if mode is not None else ""
         if "delivery_summary" in metadata:
             outcome.deliveries.append(str(metadata["delivery_summary"].value))
 
@@ -139,10 +142,11 @@ def load_lines(settings: Settings, outcome: RunOutcome) -> list[str]:
         return []
     quarantined = sum(counts["rows_quarantined"] for counts in outcome.loads.values())
     lines = [f"Loaded from {settings.raw_dir} ({quarantined:,} rows quarantined):",
-             f"  {'table':<20} {'read':>12} {'loaded':>12} {'superseded':>11} {'quarantined':>12}"]
+             f"  {'table':<20} {'read':>12} {'loaded':>12} {'superseded':>11} {'quarantined':>12}  load"]
     for table, counts in sorted(outcome.loads.items()):
         read, loaded, superseded, quarantined_ = (counts[column] for column in LOAD_COLUMNS)
-        lines.append(f"  {table:<20} {read:>12,} {loaded:>12,} {superseded:>11,} {quarantined_:>12,}")
+        lines.append(f"  {table:<20} {read:>12,} {loaded:>12,} {superseded:>11,} {quarantined_:>12,}  "
+                     f"{outcome.load_modes.get(table, '')}")
     return lines
 
 

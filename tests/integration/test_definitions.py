@@ -76,6 +76,9 @@ def test_syncs_sit_behind_blocking_checks_and_only_the_refresh_job_runs_them(def
         # behind its sync model and the volume gate on everything dbt built
         assert graph.get(sync_asset).parent_keys == {sync_model, VOLUMES_KEY}
         assert graph.get_check_spec(dg.AssetCheckKey(VOLUMES_KEY, "volume_drift")).blocking
+        assert graph.get_check_spec(dg.AssetCheckKey(sync_model, "volume_drift")).blocking
+        # the volume gate on the marts does not wait for any sync model, so one sync's gate never stops another
+        assert not {key for key in graph.get(VOLUMES_KEY).parent_keys if key.path[0] == "sync"}
         gate = dg.AssetCheckKey(sync_model, GX_CHECK)
         assert gate in graph.asset_check_keys
         assert graph.get_check_spec(gate).blocking
@@ -95,7 +98,7 @@ def test_the_settings_reach_every_resource_as_run_configuration(definitions: dg.
     config = run_config(job, settings)
     assert config["resources"]["warehouse"] == {"config": {"path": str(tmp_path / "w.duckdb")}}
     assert config["resources"]["landing"]["config"]["max_quarantine_share"] == 0.2
-    assert config["ops"]["dbt_build"]["config"]["vars"] == {}
+    assert config["ops"]["dbt_build"]["config"] == {"vars": {}, "full_refresh": False}
     assert config["resources"]["as_of"] == {"config": {"as_of_date": "2026-11-22"}}
     # every configurable resource of the definitions gets its value from the settings, none from elsewhere
     assert set(resource_config(settings)) == {key for key in definitions.resources

@@ -83,10 +83,11 @@ def with_changes(table: str, index: int = 0, **changes: str) -> dict[str, str]:
     return {**VALID[table][index], **changes}
 
 
-def load(landing: Path, warehouse: Path | None = None) -> tuple[duckdb.DuckDBPyConnection, dict]:
+def load(landing: Path, warehouse: Path | None = None, full_refresh: bool = False,
+         ) -> tuple[duckdb.DuckDBPyConnection, dict]:
     """Every table, in contract order, through `load_table`: what each raw asset of the load job calls."""
     con = duckdb.connect(str(warehouse) if warehouse else ":memory:")
-    results = {table.name: load_table(con, landing, table) for table in TABLES}
+    results = {table.name: load_table(con, landing, table, full_refresh=full_refresh) for table in TABLES}
     return con, results
 
 
@@ -194,11 +195,19 @@ def test_loading_the_same_files_twice_changes_nothing(tmp_path: Path) -> None:
     quarantine = con.execute("select * from quarantine.customers").fetchall()
     con.close()
     con, second = load(landing, warehouse)
+    # nothing new: every table is left as it is, and says so
+    assert {result.mode for result in second.values()} == {"unchanged"}
+    assert all(result.rows_read == 0 and result.reconciles for result in second.values())
+    assert {t.name: sorted(con.execute(f"select * from raw.{t.name}").fetchall(), key=repr) for t in TABLES} \
+        == snapshot
+    con.close()
+    # a full refresh reads everything again and ends with the same tables and counts
+    con, third = load(landing, warehouse, full_refresh=True)
     assert {t.name: sorted(con.execute(f"select * from raw.{t.name}").fetchall(), key=repr) for t in TABLES} \
         == snapshot
     assert con.execute("select * from quarantine.customers").fetchall() == quarantine
     assert [(r.rows_read, r.rows_loaded) for r in first.values()] == [(r.rows_read, r.rows_loaded)
-                                                                      for r in second.values()]
+                                                                      for r in third.values()]
     counts = con.execute("select rows_read, rows_loaded, rows_quarantined from audit.load_counts "
                          "where table_name = 'customers'").fetchall()
     assert counts == [(3, 2, 1)]

@@ -33,6 +33,9 @@ def load_metadata(result: LoadResult) -> dict[str, dg.MetadataValue]:
         "rows_quarantined": dg.MetadataValue.int(result.rows_quarantined),
         "dagster/row_count": dg.MetadataValue.int(result.rows_loaded),
         "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+        "load_mode": dg.MetadataValue.text(f"{result.mode}: {result.reason}"),
+        "rows_displaced": dg.MetadataValue.int(result.rows_displaced),
+        "partitions_changed": dg.MetadataValue.int(result.partitions_changed),
         "source_files": dg.MetadataValue.json(result.source_files),
         "quarantine_by_rule": dg.MetadataValue.md("| rule | rows |\n|---|---|\n" + by_rule if by_rule else "none"),
     }
@@ -114,7 +117,8 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
                   as_of: AsOfResource, gates: GatesResource):
         try:
             with warehouse.connect() as con:
-                result = load_table(con, landing.directory, table)
+                result = load_table(con, landing.directory, table, run_id=context.run_id,
+                                    full_refresh=landing.full_refresh)
                 gate_results = [volume_result(con, table.name, context, as_of, gates)]
                 freshness_metadata = {}
                 if table.name in EVENT_COLUMNS:
@@ -123,8 +127,8 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
         except LandingError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         context.log.info(
-            f"{table.name}: read {result.rows_read:,}, loaded {result.rows_loaded:,}, superseded "
-            f"{result.rows_superseded:,}, quarantined {result.rows_quarantined:,} in {result.seconds:.1f} s"
+            f"{table.name} ({result.mode}: {result.reason}): read {result.rows_read:,}, loaded {result.rows_loaded:,}, "
+            f"superseded {result.rows_superseded:,}, quarantined {result.rows_quarantined:,} in {result.seconds:.1f} s"
         )
         yield dg.MaterializeResult(metadata={**load_metadata(result), **freshness_metadata})
         yield dg.AssetCheckResult(check_name=COUNTS_CHECK, passed=result.reconciles,

@@ -37,16 +37,17 @@ class DbtBuildConfig(dg.Config):
     """dbt vars for the build, e.g. {"cross_sell_top_n": 5}, already checked by `lib/settings.py`."""
 
     vars: dict[str, Any] = Field(default_factory=dict)
+    full_refresh: bool = False  # rebuild the incremental models from scratch
 
 
-def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str) -> list[str]:
+def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str, full_refresh: bool = False) -> list[str]:
     """The arguments of the one `dbt build` the job runs (a pure function, unit-tested).
 
     The as-of date comes from the run's as-of resource (one day for the loader's gates and every model); the
     warehouse path reaches dbt's profile as the var `warehouse_path`.
     """
     values = {**vars_, "as_of_date": as_of_date, "warehouse_path": warehouse}
-    return ["build", "--vars", dbt_vars_json(values)]
+    return ["build", "--vars", dbt_vars_json(values), *(["--full-refresh"] if full_refresh else [])]
 
 
 def release_dbt_adapter() -> None:
@@ -69,7 +70,7 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     def expansion_dbt(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource,
                       as_of: AsOfResource, config: DbtBuildConfig):
         target = Path(dbt.target_path) / DBT_OP
-        args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat())
+        args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat(), config.full_refresh)
         invocation = dbt.cli(args, context=context, target_path=target)
         try:
             yield from invocation.stream()

@@ -1,0 +1,165 @@
+"""The contract's types and row rules as DuckDB SQL: every column cast to its type, the first rule a row breaks.
+
+Python only builds SQL here, from the declarations in `contract.py`; nothing reads rows. `row_rules` lists, in the
+order they are checked, a condition per rule; the first true condition is the row's rule (`_rule_index`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from orchestration.lib.contract import (
+    ALWAYS_KNOWN_CURRENCIES,
+    COUNTRY_PATTERN,
+    CURRENCY_CODE_PATTERN,
+    EMAIL_PATTERN,
+    Column,
+    Rule,
+    Table,
+)
+from orchestration.lib.loader.sources import Source
+from orchestration.lib.loader.sql import literal, quote
+
+INTEGER_TYPES = {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"}
+TEMPORAL_TYPES = {"TIMESTAMP", "DATE"}
+
+
+def blank_to_null(name: str, source_type: str | None) -> str:
+    if source_type is None:
+        return "null"
+    if source_type == "VARCHAR":
+        return f"nullif(trim(src.{quote(name)}), '')"
+    return f"src.{quote(name)}"
+
+
+def cast_expression(column: Column, source_type: str | None) -> str:
+    """The column's value in its contract type, NULL when empty or unreadable (the rules catch that)."""
+    value = blank_to_null(column.name, source_type)
+    if source_type is None or source_type == column.type:
+        return value
+    if column.type == "TIMESTAMP":
+        return f"try_cast(try_cast({value} as timestamptz) as timestamp)" if source_type == "VARCHAR" \
+            else f"try_cast({value} as timestamp)"
+    if column.type == "BOOLEAN" and source_type == "VARCHAR":
+        return f"try_cast(lower({value}) as boolean)"
+    return f"try_cast({value} as {column.type})"
+
+
+def typed_expression(column: Column, source_type: str | None) -> str:
+    """The value as loaded: the cast value, or the column's default when it is empty."""
+    typed = cast_expression(column, source_type)
+    return f"coalesce({typed}, {column.default})" if column.default is not None else typed
+
+
+def _type_rule(column: Column) -> Rule:
+    if column.type in TEMPORAL_TYPES:
+        return Rule.UNPARSEABLE_TIMESTAMP
+    if column.type == "BOOLEAN":
+        return Rule.INVALID_BOOLEAN
+    return Rule.INVALID_NUMBER
+
+
+def _over_typed(predicate: str, typed: dict[str, str]) -> str:
+    """A contract predicate such as `kind = 'plan'` with each column name replaced by its typed value."""
+    return re.sub(r"\b[a-z_]+\b", lambda match: f"({typed[match.group()]})" if match.group() in typed
+                  else match.group(), predicate)
+
+
+def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[str, Rule, str]]:
+    """(condition, rule, column) in the order they are checked; the first true condition is the row's rule."""
+    rules: list[tuple[str, Rule, str]] = []
+    raw = {column.name: blank_to_null(column.name, source_types.get(column.name)) for column in table.columns}
+    typed = {column.name: typed_expression(column, source_types.get(column.name)) for column in table.columns}
+    for name in table.key:
+        rules.append((f"{raw[name]} is null", Rule.MISSING_KEY, name))
+    for column in table.columns:
+        name, value, as_type = column.name, raw[column.name], typed[column.name]
+        source_type = source_types.get(name)
+        if column.required and name not in table.key:
+            rules.append((f"{value} is null", Rule.MISSING_VALUE, name))
+        if column.required_when:
+            condition = _over_typed(column.required_when, typed)
+            rules.append((f"({condition}) and {value} is null", Rule.MISSING_VALUE, name))
+        if source_type is not None and source_type != column.type and column.type != "VARCHAR":
+            cast = cast_expression(column, source_type)
+            rules.append((f"{value} is not null and {cast} is null", _type_rule(column), name))
+            if column.type in INTEGER_TYPES:
+                exact = f"try_cast({value} as decimal(38, 10))"
+                rules.append((f"{exact} is not null and {exact} <> trunc({exact})", Rule.INVALID_NUMBER, name))
+        if column.enum:
+            allowed = ", ".join(literal(option) for option in column.enum)
+            rules.append((f"{as_type} not in ({allowed})", Rule.INVALID_ENUM, name))
+        if column.check == "email":
+            rules.append((f"not regexp_full_match({as_type}, {literal(EMAIL_PATTERN)})", Rule.MALFORMED_EMAIL, name))
+        if column.check == "country":
+            rules.append((f"not regexp_full_match({as_type}, {literal(COUNTRY_PATTERN)})", Rule.INVALID_COUNTRY, name))
+        if column.check == "currency_code":
+            rules.append((f"not regexp_full_match({as_type}, {literal(CURRENCY_CODE_PATTERN)})",
+                          Rule.UNKNOWN_CURRENCY, name))
+        if column.check == "currency":
+            rules.append((f"{as_type} is not null and known_currencies.currency is null", Rule.UNKNOWN_CURRENCY, name))
+        if column.non_negative:
+            rules.append((f"{as_type} < 0", Rule.NEGATIVE_VALUE, name))
+    for earlier, later in table.range_checks:
+        rules.append((f"{typed[later]} < {typed[earlier]}", Rule.INVALID_RANGE, later))
+    for column in table.columns:
+        if column.references:
+            ref_column = column.references[1]
+            alias = quote(f"ref_{column.name}")
+            condition = f"{typed[column.name]} is not null and {alias}.{quote(ref_column)} is null"
+            if column.references_when:
+                condition = f"({_over_typed(column.references_when, typed)}) and {condition}"
+            rules.append((condition, Rule.UNKNOWN_REFERENCE, column.name))
+    return rules
+
+
+def typed_columns(table: Table, source: Source) -> list[str]:
+    """`<typed value> as "<column>"` for every contract column (then the extra columns, as they are)."""
+    typed = [f"{typed_expression(column, source.type_of(column.name))} as {quote(column.name)}"
+             for column in table.columns]
+    return typed + [f"src.{quote(name)}" for name in source.extras]
+
+
+def original_columns(table: Table, source: Source) -> list[str]:
+    """Every contract column (and extra column) as the text the landing file holds, for quarantine."""
+    return [f"cast(src.{quote(name)} as varchar) as {quote(name)}" if source.type_of(name) is not None
+            else f"cast(null as varchar) as {quote(name)}" for name in (*table.column_names, *source.extras)]
+
+
+def reference_joins(table: Table, source: Source) -> str:
+    """The joins the reference and currency rules read: the parent's keys, and the currencies with fx rates."""
+    joins = []
+    if any(column.check == "currency" for column in table.columns):
+        currency = typed_expression(table.column("currency"), source.type_of("currency"))
+        known = " union ".join([f"select {literal(code)} as currency" for code in ALWAYS_KNOWN_CURRENCIES]
+                               + ["select distinct currency from raw.fx_rates"])
+        joins.append(f"left join ({known}) as known_currencies on known_currencies.currency = {currency}")
+    for column in table.columns:
+        if column.references:
+            ref_table, ref_column = column.references
+            alias = quote(f"ref_{column.name}")
+            joins.append(
+                f"left join (select {quote(ref_column)} from raw.{quote(ref_table)}) as {alias} "
+                f"on {alias}.{quote(ref_column)} = {typed_expression(column, source.type_of(column.name))}"
+            )
+    return " ".join(joins)
+
+
+def rule_index_sql(rules: list[tuple[str, Rule, str]]) -> str:
+    """The 1-based index of the first rule a row breaks, NULL when it breaks none."""
+    if not rules:
+        return "cast(null as integer)"
+    return "case " + " ".join(f"when {condition} then {index}"
+                              for index, (condition, _, _) in enumerate(rules, start=1)) + " end"
+
+
+def rejects_sql(table: Table, source: Source, rules: list[tuple[str, Rule, str]]) -> str:
+    """The rows that break a row rule: their position, the rule's index and their original text."""
+    return f"""
+        select * from (
+            select src._source_file, src._source_row, {rule_index_sql(rules)} as _rule_index,
+                {', '.join(original_columns(table, source))}
+            from ({source.sql}) as src
+            {reference_joins(table, source)}
+        ) where _rule_index is not null
+    """
