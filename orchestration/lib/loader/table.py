@@ -194,7 +194,7 @@ class TableLoad:
         except duckdb.Error as error:
             raise LandingError(f"Could not read the {self.table.name} files in "
                                f"{self.source.files[0].parent}: {duckdb_reason(error)}.") from None
-        if self.table.name in changes.PARTITIONS and self.incremental:
+        if self.incremental:
             self.record_partitions(rows)
 
     def fingerprint(self, name: str) -> bool:
@@ -206,6 +206,8 @@ class TableLoad:
         return True
 
     def record_partitions(self, rows: str) -> None:
+        if self.table.name not in changes.PARTITIONS:
+            return
         changes.record(self.con, self.load_id, self.table, changes.partition_values_sql(self.table, f"({rows})"))
 
     def record_full_load_changes(self, fingerprinted: bool) -> None:

@@ -1,6 +1,9 @@
 {#- The orders copurchase_pairs counts: not cancelled (a return still counts, see the yml) and placed in the
     `cross_sell_lookback_days` days before the as-of instant. Each gets a dense integer key in order_id
     order, so the baskets and the pair self-join hash integers instead of strings. -#}
+{#- A view: copurchase_pairs sums int_copurchase_counts_daily; this stays for the tests and benchmarks that
+    check the pairs against the baskets. -#}
+{{ config(materialized='view') }}
 {%- set lookback_days = var('cross_sell_lookback_days') | int -%}
 with
 

@@ -1,94 +1,82 @@
-{#- Association rules between two products over the counted orders of the lookback window.
-    Work happens in the warehouse in this order: count each product's orders, drop the products below the
-    minimum pair orders (no pair holding them can reach it), number the rest with a compact key, self-join
-    the de-duplicated baskets once per unordered pair (key < key), keep the pairs at or above the minimum,
-    then mirror them into both directions and attach the real ids and the metrics (DOUBLE, mlxtend's
-    formulas). -#}
+{#- Association rules between two products over the counted orders of the lookback window, from the daily
+    counts (int_copurchase_counts_daily): the window's days summed give its orders, each product's orders and
+    each unordered pair's orders exactly; pairs below the minimum pair orders are dropped (a pair at or above
+    it implies both products are too), then the pairs are mirrored into both directions and the metrics
+    attached (DOUBLE, mlxtend's formulas). -#}
 {%- set min_pair_orders = var('cross_sell_min_pair_orders') | int -%}
+{%- set lookback_days = var('cross_sell_lookback_days') | int -%}
+
 with
 
-basket_orders as (
-    select * from {{ ref('int_basket_orders_windowed') }}
+daily_counts as (
+    select * from {{ ref('int_copurchase_counts_daily') }}
 ),
 
-{# Read twice below (product counts, then the pruned baskets): on DuckDB, scanning the table twice is
-   cheaper than materialising the CTE once. #}
-basket_products as {{ cte_not_materialized() }} (
-    select * from {{ ref('int_basket_products_deduplicated') }}
+window_counts as (
+    select
+        daily_counts.kind,
+        daily_counts.product_id,
+        daily_counts.paired_product_id,
+        daily_counts.orders
+    from daily_counts
+    where
+        daily_counts.order_date >= cast({{ dbt.dateadd('day', -1 * lookback_days, as_of_ts()) }} as date)
+        and daily_counts.order_date <= {{ as_of_date() }}
 ),
 
 order_totals as (
-    select count(*) as total_orders
-    from basket_orders
+    select sum(window_counts.orders) as total_orders
+    from window_counts
+    where window_counts.kind = 'day'
 ),
 
 product_orders as (
     select
-        basket_products.product_id,
-        count(*) as orders_with_product
-    from basket_products
-    group by basket_products.product_id
-),
-
-frequent_products as (
-    select
-        product_orders.product_id,
-        product_orders.orders_with_product,
-        row_number() over (order by product_orders.product_id) as product_key
-    from product_orders
-    where product_orders.orders_with_product >= {{ min_pair_orders }}
-),
-
-frequent_order_products as (
-    select
-        basket_products.order_key,
-        frequent_products.product_key
-    from basket_products
-    inner join frequent_products
-        on basket_products.product_id = frequent_products.product_id
+        window_counts.product_id,
+        sum(window_counts.orders) as orders_with_product
+    from window_counts
+    where window_counts.kind = 'product'
+    group by window_counts.product_id
 ),
 
 unordered_pairs as (
     select
-        product_side.product_key,
-        paired_side.product_key as paired_product_key,
-        count(*) as orders_with_both
-    from frequent_order_products as product_side
-    inner join frequent_order_products as paired_side
-        on
-            product_side.order_key = paired_side.order_key
-            and product_side.product_key < paired_side.product_key
-    group by product_side.product_key, paired_side.product_key
-    having count(*) >= {{ min_pair_orders }}
+        window_counts.product_id,
+        window_counts.paired_product_id,
+        sum(window_counts.orders) as orders_with_both
+    from window_counts
+    where window_counts.kind = 'pair'
+    group by window_counts.product_id, window_counts.paired_product_id
+    having sum(window_counts.orders) >= {{ min_pair_orders }}
 ),
 
 ordered_pairs as (
     select
-        unordered_pairs.product_key,
-        unordered_pairs.paired_product_key,
+        unordered_pairs.product_id,
+        unordered_pairs.paired_product_id,
         unordered_pairs.orders_with_both
     from unordered_pairs
     union all
     select
-        unordered_pairs.paired_product_key as product_key,
-        unordered_pairs.product_key as paired_product_key,
+        unordered_pairs.paired_product_id as product_id,
+        unordered_pairs.product_id as paired_product_id,
         unordered_pairs.orders_with_both
     from unordered_pairs
 ),
 
 pair_counts as (
     select
-        product.product_id,
-        paired_product.product_id as paired_product_id,
-        ordered_pairs.orders_with_both,
-        product.orders_with_product,
-        paired_product.orders_with_product as orders_with_paired_product,
-        order_totals.total_orders
+        ordered_pairs.product_id,
+        ordered_pairs.paired_product_id,
+        cast(ordered_pairs.orders_with_both as bigint) as orders_with_both,
+        cast(product.orders_with_product as bigint) as orders_with_product,
+        cast(paired_product.orders_with_product as bigint) as orders_with_paired_product,
+        cast(order_totals.total_orders as bigint) as total_orders
     from ordered_pairs
-    inner join frequent_products as product
-        on ordered_pairs.product_key = product.product_key
-    inner join frequent_products as paired_product
-        on ordered_pairs.paired_product_key = paired_product.product_key
+    inner join product_orders as product
+        on ordered_pairs.product_id = product.product_id
+    inner join product_orders as paired_product
+        on ordered_pairs.paired_product_id = paired_product.product_id
     cross join order_totals
 ),
 
