@@ -16,7 +16,7 @@ import duckdb
 DEFAULT_SCHEMAS = ("raw", "quarantine", "superseded", "intermediate", "marts", "sync")
 # Bookkeeping that differs between any two runs by design: when and by which run a row was written.
 VOLATILE_TABLES = frozenset({"sync.delivery_ledger", "sync.delivery_log"})
-VOLATILE_COLUMNS = frozenset({"_source_file"})
+VOLATILE_COLUMNS = frozenset({"_source_file", "_load_id"})  # where a row came from; which build wrote it
 # Where a row came from, kept in some raw tables and not in others: compared where both files have it.
 BOOKKEEPING_COLUMNS = frozenset({"_source_file", "_source_row"})
 

@@ -8,8 +8,10 @@ The baseline of a table is the median over its latest `HISTORY_DATES` as-of date
 of the count an accepted run recorded for that date (the latest accepted run per date: re-running one as-of date
 does not count twice). A run's counts are accepted when its check passes. A count more than the table's
 `max_change` share below or above the baseline fails; with no history the check passes and says so; a table
-whose `max_change` is None is recorded and not judged. `accept` (the `--accept-volume-change` option) accepts a
-real change on purpose: the run's counts become the new baseline and the older history of the table is set aside.
+whose `max_change` is None is recorded and not judged, and the recent days are judged only when the baseline
+holds at least `MIN_RECENT_ROWS` of them (fewer swing by chance from one day to the next). `accept` (the
+`--accept-volume-change` option) accepts a real change on purpose: the run's counts become the new baseline and
+the older history of the table is set aside.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from orchestration.lib.names import AUDIT_SCHEMA
 HISTORY = f"{AUDIT_SCHEMA}.volume_history"
 RECENT_DAYS = 7  # the recent window of the daily tables: one week, so that weekdays weigh alike
 HISTORY_DATES = 7  # the baseline is the median over this many as-of dates
+MIN_RECENT_ROWS = 50  # fewer recent rows than this in the baseline swing by chance: not judged
 DAY_COLUMNS = {"orders": "ordered_at", "usage_events": "occurred_at"}  # tables whose recent days are judged too
 
 
@@ -110,7 +113,7 @@ def judge(con: duckdb.DuckDBPyConnection, measurement: Measurement, as_of: date,
         return Verdict(True, f"{name}: {measurement.rows:,} rows, recorded and not judged (no limit is set).",
                        typical, typical_recent, len(history))
     problems = [change_sentence("has", measurement.rows, typical, max_change)]
-    if measurement.recent_rows is not None and typical_recent is not None:
+    if measurement.recent_rows is not None and typical_recent is not None and typical_recent >= MIN_RECENT_ROWS:
         problems.append(change_sentence(f"its last {RECENT_DAYS} days hold", measurement.recent_rows,
                                         typical_recent, max_change))
     problems = [problem for problem in problems if problem]

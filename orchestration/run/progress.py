@@ -61,8 +61,10 @@ class ProgressHandler(logging.Handler):
 
 @dg.logger(description="One line per step, built asset and failed check, on standard error.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.getLogger(f"{LOGGER_ROOT}.progress")
-    logger.setLevel(logging.DEBUG)
+    # A logger of this run only, not registered in `logging`'s process-wide manager: a registered one (and its
+    # handler, whose class reaches this run's objects, DuckDB connections included) would outlive the run and the
+    # interpreter's teardown, which DuckDB's bindings report as leaked instances at exit.
+    logger = logging.Logger(f"{LOGGER_ROOT}.progress", logging.DEBUG)
     logger.handlers = [ProgressHandler()]
     logger.propagate = False
     return logger

@@ -8,7 +8,15 @@ import duckdb
 import pytest
 
 from orchestration.lib.settings import DEFAULT_VOLUME_MAX_CHANGE
-from orchestration.lib.volume import HISTORY, RECENT_DAYS, Measurement, check_volume, judge, measure
+from orchestration.lib.volume import (
+    HISTORY,
+    MIN_RECENT_ROWS,
+    RECENT_DAYS,
+    Measurement,
+    check_volume,
+    judge,
+    measure,
+)
 
 AS_OF = date(2026, 11, 22)
 
@@ -54,6 +62,12 @@ def test_the_recent_days_are_judged_on_their_own(con: duckdb.DuckDBPyConnection)
     verdict = judge(con, orders(1000, 7), AS_OF, "run-2", 0.5)
     assert not verdict.passed
     assert verdict.sentence.startswith(f"raw.orders: its last {RECENT_DAYS} days hold 7 rows, 90% fewer")
+
+
+def test_too_few_recent_rows_to_judge_are_not_judged(con: duckdb.DuckDBPyConnection) -> None:
+    check_volume(con, orders(1000, MIN_RECENT_ROWS - 1), AS_OF, "run-1", 0.5)
+    assert judge(con, orders(1000, 3 * MIN_RECENT_ROWS), AS_OF, "run-2", 0.5).passed
+    assert not judge(con, orders(100, 3 * MIN_RECENT_ROWS), AS_OF, "run-2", 0.5).passed  # the total still is
 
 
 def test_rerunning_one_as_of_date_counts_once(con: duckdb.DuckDBPyConnection) -> None:

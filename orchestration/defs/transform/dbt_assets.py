@@ -50,17 +50,6 @@ def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str, fu
     return ["build", "--vars", dbt_vars_json(values), *(["--full-refresh"] if full_refresh else [])]
 
 
-def release_dbt_adapter() -> None:
-    """Drop the dbt adapter dagster-dbt opens in this process beside the dbt subprocess.
-
-    dagster-dbt keeps a dbt-duckdb adapter in dbt's process-wide registry for metadata it could fetch; left there,
-    its DuckDB objects outlive the interpreter's teardown and DuckDB's bindings report them as leaked at exit.
-    """
-    from dbt.adapters.factory import reset_adapters
-
-    reset_adapters()
-
-
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
     project_dir = manifest.parent.parent
@@ -77,8 +66,6 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
         except DagsterDbtCliRuntimeError:
             sentence = failure_sentence(target / "run_results.json", target / "dbt.log")
             raise dg.Failure(description=sentence, allow_retries=False) from None
-        finally:
-            release_dbt_adapter()
 
     return expansion_dbt
 

@@ -7,7 +7,8 @@ after `first_day` in a part file of their own (`part-d<YYYYMMDD>.parquet`, after
 in path order), so that moving the day forward adds files the way a daily extract does. Subscription history is
 one file rewritten each day (closing a line changes a row already delivered), and the small catalogue tables are
 copied as they are. `hold_back` keeps some orders out of the days they were placed on and delivers them on a later
-day (late-arriving orders), and `cancel` adds a cancelled version of orders on a given day.
+day (late-arriving orders), `cancel` adds a cancelled version of orders on a given day, `deactivate` switches
+products off, and `correct_quantity` corrects a subscription line's quantity back to its start.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Changes:
     hold_back: Mapping[str, date] = field(default_factory=dict)  # order_id -> the day it finally arrives
     cancel: Mapping[str, date] = field(default_factory=dict)  # order_id -> the day a cancelled version arrives
     deactivate: Mapping[str, date] = field(default_factory=dict)  # product_id -> the day it is switched off
+    # item_id -> the day its quantity is corrected (doubled) for its whole history: a subscription changed in the past
+    correct_quantity: Mapping[str, date] = field(default_factory=dict)
 
 
 def day_part(day: date) -> str:
@@ -117,10 +120,15 @@ def write_day_split(con: duckdb.DuckDBPyConnection, source: Path, target: Path, 
         current += timedelta(days=1)
 
 
-def write_subscriptions(con: duckdb.DuckDBPyConnection, source: Path, target: Path, day: date) -> None:
-    """Subscription lines as known at the end of `day`: later lines left out, lines closed later still open."""
+def write_subscriptions(con: duckdb.DuckDBPyConnection, source: Path, target: Path, day: date,
+                        changes: Changes) -> None:
+    """Subscription lines as known at the end of `day`: later lines left out, lines closed later still open, and
+    the quantities corrected by then doubled."""
     end = end_of(day)
-    copy(con, f"""select * replace (case when valid_to >= {end} then null else valid_to end as valid_to)
+    corrected = ", ".join(f"'{item}'" for item, when in changes.correct_quantity.items() if when <= day) or "null"
+    copy(con, f"""select * replace (case when valid_to >= {end} then null else valid_to end as valid_to,
+                                    case when item_id in ({corrected}) then quantity * 2 else quantity end
+                                        as quantity)
                   from {table_rows(source, 'subscription_items')} where valid_from < {end} order by item_id""",
          target / "subscription_items" / BASE_PART)
 
@@ -143,7 +151,7 @@ def write_landing_as_of(source: Path, target: Path, day: date, first_day: date |
         for table in tables or ("customers", "contacts", "orders", "order_items", "usage_events"):
             write_day_split(con, source, target, table, first_day, day, changes)
         write_day_split(con, source, target, "fx_rates", first_day, day, changes)
-        write_subscriptions(con, source, target, day)
+        write_subscriptions(con, source, target, day, changes)
         write_products(con, source, target, day, changes)
         if not (target / "plans.parquet").exists():
             shutil.copy(source / "plans.parquet", target / "plans.parquet")
