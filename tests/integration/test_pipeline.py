@@ -145,3 +145,19 @@ def test_a_bad_setting_stops_with_one_sentence_before_anything_is_written(
     assert captured.err.startswith(sentence) and captured.err.count("\n") == 1, captured.err
     assert captured.out == ""
     assert not warehouse.exists() and not outbox.exists() and not (isolated_env / "dbt-target").exists()
+
+
+@pytest.mark.slow
+def test_a_run_in_its_own_process_exits_without_leak_reports(small_landing: Path, isolated_env: Path) -> None:
+    """DuckDB's bindings report objects still alive at interpreter exit ('nanobind: leaked ...'); none may be."""
+    import os
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.run.cli", "run", "--raw", str(small_landing), "--warehouse",
+         str(isolated_env / "w.duckdb"), "--outbox", str(isolated_env / "outbox"), "--var", f"as_of_date={AS_OF}",
+         *SMALL_DATA_VARS], capture_output=True, text=True, env=dict(os.environ), cwd=isolated_env)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "nanobind" not in completed.stderr and "leaked" not in completed.stderr, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr
