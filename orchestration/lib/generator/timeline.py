@@ -108,14 +108,13 @@ def write_day_split(con: duckdb.DuckDBPyConnection, source: Path, target: Path, 
     """The base part (rows known by `first_day`) and one part per later day up to `day`, each written once."""
     rows = arrivals(source, table, changes)
     folder = target / table
-    order = "order by all"
     if not (folder / BASE_PART).exists():
-        copy(con, f"select * exclude (_arrives) from ({rows}) where _arrives <= date '{first_day}' {order}",
+        copy(con, f"select * exclude (_arrives) from ({rows}) where _arrives <= date '{first_day}'",
              folder / BASE_PART)
     current = first_day + timedelta(days=1)
     while current <= day:
         if not (folder / day_part(current)).exists():
-            copy(con, f"select * exclude (_arrives) from ({rows}) where _arrives = date '{current}' {order}",
+            copy(con, f"select * exclude (_arrives) from ({rows}) where _arrives = date '{current}'",
                  folder / day_part(current))
         current += timedelta(days=1)
 
