@@ -15,7 +15,7 @@ from __future__ import annotations
 from orchestration.lib.contract import Rule, Table
 from orchestration.lib.loader.rules import typed_expression
 from orchestration.lib.loader.sources import Source
-from orchestration.lib.loader.sql import column_list, quote
+from orchestration.lib.loader.sql import DUCKDB, Dialect, column_list, quote
 
 CANDIDATES = "_key_candidates"
 KEYED = "_keyed_rows"
@@ -23,53 +23,61 @@ FATE = "_key_fate"
 FILE_ORDER = "_existing desc, _source_file, _source_row"
 
 
-def key_hash(table: Table, source: Source) -> str:
-    typed = [typed_expression(table.column(name), source.type_of(name)) for name in table.key]
-    return f"hash({', '.join(typed)})"
+def key_hash(table: Table, source: Source, dialect: Dialect = DUCKDB) -> str:
+    return dialect.hash([typed_expression(table.column(name), source.type_of(name), dialect) for name in table.key])
 
 
-def passing_rows(source: Source, rejects: str | None) -> str:
+def existing_key_hash(table: Table, dialect: Dialect = DUCKDB) -> str:
+    return dialect.hash([f"existing.{quote(name)}" for name in table.key])
+
+
+def passing_rows(source: Source, rejects: str | None, dialect: Dialect = DUCKDB) -> str:
     """The source rows that broke no row rule (an anti join only when some did)."""
-    anti = f"anti join {rejects} as rejects using (_source_file, _source_row)" if rejects else ""
+    anti = f"{dialect.anti_join} {rejects} as rejects using (_source_file, _source_row)" if rejects else ""
     return f"select src.* from ({source.sql}) as src {anti}"
 
 
-def candidates_sql(table: Table, source: Source, rejects: str | None, existing: bool) -> str:
+def candidates_sql(table: Table, source: Source, rejects: str | None, existing: bool,
+                   dialect: Dialect = DUCKDB) -> str:
     """The key hashes held by more than one row (among the new rows and, incrementally, the loaded ones)."""
-    hashed = f"select {key_hash(table, source)} as key_hash from ({passing_rows(source, rejects)}) as src"
+    hashed = f"select {key_hash(table, source, dialect)} as key_hash from " \
+             f"({passing_rows(source, rejects, dialect)}) as src"
     if existing:
-        hashed += f" union all select hash({column_list(table.key, 'existing.')}) from raw.{quote(table.name)} " \
-                  "as existing"
+        hashed += f" union all select {existing_key_hash(table, dialect)} from raw.{quote(table.name)} as existing"
     return f"select key_hash from ({hashed}) group by key_hash having count(*) > 1"
 
 
-def keyed_rows_sql(table: Table, source: Source, rejects: str | None, existing: bool) -> str:
+def keyed_rows_sql(table: Table, source: Source, rejects: str | None, existing: bool,
+                   dialect: Dialect = DUCKDB) -> str:
     """The rows behind the candidate hashes: the new ones typed, with their text; incrementally the loaded ones."""
-    typed = [f"{typed_expression(column, source.type_of(column.name))} as {quote(column.name)}"
+    typed = [f"{typed_expression(column, source.type_of(column.name), dialect)} as {quote(column.name)}"
              for column in table.columns]
-    texts = ", ".join(f"{quote(name)} := cast(src.{quote(name)} as varchar)" if source.type_of(name) is not None
-                      else f"{quote(name)} := cast(null as varchar)"
-                      for name in (*table.column_names, *source.extras))
+    texts = dialect.struct([(name, f"cast(src.{quote(name)} as {dialect.text})" if source.type_of(name) is not None
+                             else f"cast(null as {dialect.text})") for name in (*table.column_names, *source.extras)])
     extras = [f"src.{quote(name)}" for name in source.extras]
     new_rows = f"""
         select {', '.join(typed + extras)}, src._source_file, src._source_row, false as _existing,
-            struct_pack({texts}) as _orig
-        from ({passing_rows(source, rejects)}) as src
-        semi join {CANDIDATES} as candidates on candidates.key_hash = {key_hash(table, source)}
+            {texts} as _orig
+        from ({passing_rows(source, rejects, dialect)}) as src
+        {dialect.semi_join} {CANDIDATES} as candidates on candidates.key_hash = {key_hash(table, source, dialect)}
     """
     if not existing:
         return new_rows
     position = ("existing._source_file, existing._source_row" if table.versioned_by
-                else "cast(null as varchar) as _source_file, cast(null as bigint) as _source_row")
+                else f"cast(null as {dialect.text}) as _source_file, cast(null as bigint) as _source_row")
+    # Spark has no union by name: the loaded rows list the same columns in the same order, with no text (_orig).
+    orig = "" if dialect.name == "duckdb" else ", null as _orig"
     loaded = f"""
-        select {column_list((*table.column_names, *source.extras), 'existing.')}, {position}, true as _existing
+        select {column_list((*table.column_names, *source.extras), 'existing.')}, {position}, true as _existing{orig}
         from raw.{quote(table.name)} as existing
-        semi join {CANDIDATES} as candidates on candidates.key_hash = hash({column_list(table.key, 'existing.')})
+        {dialect.semi_join} {CANDIDATES} as candidates on candidates.key_hash = {existing_key_hash(table, dialect)}
     """
-    return f"({new_rows}) union all by name ({loaded})"
+    if dialect.name == "duckdb":
+        return dialect.union_by_name(new_rows, loaded)
+    return f"({new_rows}) union all ({loaded})"
 
 
-def fate_sql(table: Table) -> str:
+def fate_sql(table: Table, dialect: Dialect = DUCKDB) -> str:
     """Each keyed row's fate: 'loaded', 'superseded', or the rule it broke (`repeated_key`, `conflicting_version`)."""
     key = column_list(table.key)
     if table.versioned_by is None:
@@ -80,7 +88,7 @@ def fate_sql(table: Table) -> str:
             from {KEYED}
         """
     version = quote(table.versioned_by)
-    content = f"hash({column_list(table.column_names)})"
+    content = dialect.hash([quote(name) for name in table.column_names])
     return f"""
         with ranked as (
             select _source_file, _source_row, _existing, {version} as version,

@@ -18,7 +18,7 @@ from orchestration.lib.contract import (
     Table,
 )
 from orchestration.lib.loader.sources import Source
-from orchestration.lib.loader.sql import literal, quote
+from orchestration.lib.loader.sql import DUCKDB, Dialect, literal, quote
 
 INTEGER_TYPES = {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"}
 TEMPORAL_TYPES = {"TIMESTAMP", "DATE"}
@@ -32,22 +32,23 @@ def blank_to_null(name: str, source_type: str | None) -> str:
     return f"src.{quote(name)}"
 
 
-def cast_expression(column: Column, source_type: str | None) -> str:
+def cast_expression(column: Column, source_type: str | None, dialect: Dialect = DUCKDB) -> str:
     """The column's value in its contract type, NULL when empty or unreadable (the rules catch that)."""
     value = blank_to_null(column.name, source_type)
     if source_type is None or source_type == column.type:
         return value
     if column.type == "TIMESTAMP":
-        return f"try_cast(try_cast({value} as timestamptz) as timestamp)" if source_type == "VARCHAR" \
-            else f"try_cast({value} as timestamp)"
+        return dialect.parse_timestamp(value) if source_type == "VARCHAR" else f"try_cast({value} as timestamp)"
     if column.type == "BOOLEAN" and source_type == "VARCHAR":
         return f"try_cast(lower({value}) as boolean)"
-    return f"try_cast({value} as {column.type})"
+    if source_type != "VARCHAR":  # a typed Parquet column of another type: the engines' casts agree
+        return f"try_cast({value} as {dialect.type_name(column.type)})"
+    return dialect.try_cast(value, column.type)
 
 
-def typed_expression(column: Column, source_type: str | None) -> str:
+def typed_expression(column: Column, source_type: str | None, dialect: Dialect = DUCKDB) -> str:
     """The value as loaded: the cast value, or the column's default when it is empty."""
-    typed = cast_expression(column, source_type)
+    typed = cast_expression(column, source_type, dialect)
     return f"coalesce({typed}, {column.default})" if column.default is not None else typed
 
 
@@ -65,11 +66,13 @@ def _over_typed(predicate: str, typed: dict[str, str]) -> str:
                   else match.group(), predicate)
 
 
-def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[str, Rule, str]]:
+def row_rules(table: Table, source_types: dict[str, str | None],
+              dialect: Dialect = DUCKDB) -> list[tuple[str, Rule, str]]:
     """(condition, rule, column) in the order they are checked; the first true condition is the row's rule."""
     rules: list[tuple[str, Rule, str]] = []
     raw = {column.name: blank_to_null(column.name, source_types.get(column.name)) for column in table.columns}
-    typed = {column.name: typed_expression(column, source_types.get(column.name)) for column in table.columns}
+    typed = {column.name: typed_expression(column, source_types.get(column.name), dialect)
+             for column in table.columns}
     for name in table.key:
         rules.append((f"{raw[name]} is null", Rule.MISSING_KEY, name))
     for column in table.columns:
@@ -81,21 +84,21 @@ def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[s
             condition = _over_typed(column.required_when, typed)
             rules.append((f"({condition}) and {value} is null", Rule.MISSING_VALUE, name))
         if source_type is not None and source_type != column.type and column.type != "VARCHAR":
-            cast = cast_expression(column, source_type)
+            cast = cast_expression(column, source_type, dialect)
             rules.append((f"{value} is not null and {cast} is null", _type_rule(column), name))
             if column.type in INTEGER_TYPES:
                 exact = f"try_cast({value} as decimal(38, 10))"
-                rules.append((f"{exact} is not null and {exact} <> trunc({exact})", Rule.INVALID_NUMBER, name))
+                rules.append((f"{exact} is not null and {dialect.integral_differs(exact)}", Rule.INVALID_NUMBER,
+                              name))
         if column.enum:
             allowed = ", ".join(literal(option) for option in column.enum)
             rules.append((f"{as_type} not in ({allowed})", Rule.INVALID_ENUM, name))
         if column.check == "email":
-            rules.append((f"not regexp_full_match({as_type}, {literal(EMAIL_PATTERN)})", Rule.MALFORMED_EMAIL, name))
+            rules.append((f"not {dialect.full_match(as_type, EMAIL_PATTERN)}", Rule.MALFORMED_EMAIL, name))
         if column.check == "country":
-            rules.append((f"not regexp_full_match({as_type}, {literal(COUNTRY_PATTERN)})", Rule.INVALID_COUNTRY, name))
+            rules.append((f"not {dialect.full_match(as_type, COUNTRY_PATTERN)}", Rule.INVALID_COUNTRY, name))
         if column.check == "currency_code":
-            rules.append((f"not regexp_full_match({as_type}, {literal(CURRENCY_CODE_PATTERN)})",
-                          Rule.UNKNOWN_CURRENCY, name))
+            rules.append((f"not {dialect.full_match(as_type, CURRENCY_CODE_PATTERN)}", Rule.UNKNOWN_CURRENCY, name))
         if column.check == "currency":
             rules.append((f"{as_type} is not null and known_currencies.currency is null", Rule.UNKNOWN_CURRENCY, name))
         if column.non_negative:
@@ -113,24 +116,24 @@ def row_rules(table: Table, source_types: dict[str, str | None]) -> list[tuple[s
     return rules
 
 
-def typed_columns(table: Table, source: Source) -> list[str]:
+def typed_columns(table: Table, source: Source, dialect: Dialect = DUCKDB) -> list[str]:
     """`<typed value> as "<column>"` for every contract column (then the extra columns, as they are)."""
-    typed = [f"{typed_expression(column, source.type_of(column.name))} as {quote(column.name)}"
+    typed = [f"{typed_expression(column, source.type_of(column.name), dialect)} as {quote(column.name)}"
              for column in table.columns]
     return typed + [f"src.{quote(name)}" for name in source.extras]
 
 
-def original_columns(table: Table, source: Source) -> list[str]:
+def original_columns(table: Table, source: Source, dialect: Dialect = DUCKDB) -> list[str]:
     """Every contract column (and extra column) as the text the landing file holds, for quarantine."""
-    return [f"cast(src.{quote(name)} as varchar) as {quote(name)}" if source.type_of(name) is not None
-            else f"cast(null as varchar) as {quote(name)}" for name in (*table.column_names, *source.extras)]
+    return [f"cast(src.{quote(name)} as {dialect.text}) as {quote(name)}" if source.type_of(name) is not None
+            else f"cast(null as {dialect.text}) as {quote(name)}" for name in (*table.column_names, *source.extras)]
 
 
-def reference_joins(table: Table, source: Source) -> str:
+def reference_joins(table: Table, source: Source, dialect: Dialect = DUCKDB) -> str:
     """The joins the reference and currency rules read: the parent's keys, and the currencies with fx rates."""
     joins = []
     if any(column.check == "currency" for column in table.columns):
-        currency = typed_expression(table.column("currency"), source.type_of("currency"))
+        currency = typed_expression(table.column("currency"), source.type_of("currency"), dialect)
         known = " union ".join([f"select {literal(code)} as currency" for code in ALWAYS_KNOWN_CURRENCIES]
                                + ["select distinct currency from raw.fx_rates"])
         joins.append(f"left join ({known}) as known_currencies on known_currencies.currency = {currency}")
@@ -140,7 +143,7 @@ def reference_joins(table: Table, source: Source) -> str:
             alias = quote(f"ref_{column.name}")
             joins.append(
                 f"left join (select {quote(ref_column)} from raw.{quote(ref_table)}) as {alias} "
-                f"on {alias}.{quote(ref_column)} = {typed_expression(column, source.type_of(column.name))}"
+                f"on {alias}.{quote(ref_column)} = {typed_expression(column, source.type_of(column.name), dialect)}"
             )
     return " ".join(joins)
 
@@ -153,13 +156,13 @@ def rule_index_sql(rules: list[tuple[str, Rule, str]]) -> str:
                               for index, (condition, _, _) in enumerate(rules, start=1)) + " end"
 
 
-def rejects_sql(table: Table, source: Source, rules: list[tuple[str, Rule, str]]) -> str:
+def rejects_sql(table: Table, source: Source, rules: list[tuple[str, Rule, str]], dialect: Dialect = DUCKDB) -> str:
     """The rows that break a row rule: their position, the rule's index and their original text."""
     return f"""
         select * from (
             select src._source_file, src._source_row, {rule_index_sql(rules)} as _rule_index,
-                {', '.join(original_columns(table, source))}
+                {', '.join(original_columns(table, source, dialect))}
             from ({source.sql}) as src
-            {reference_joins(table, source)}
+            {reference_joins(table, source, dialect)}
         ) where _rule_index is not null
     """
