@@ -56,7 +56,7 @@ def test_a_bad_var_is_one_sentence_naming_it(pair: str, sentence: str) -> None:
 
 def test_an_unknown_var_names_itself_and_the_known_ones() -> None:
     with pytest.raises(SettingsError, match=r"^--var min_pair_orders is not a dbt var of this project; the vars "
-                                            r"are as_of_date, cross_sell_lookback_days, .*dbt_project.yml\)\.$"):
+                                            r"are as_of_date, cross_sell_frequency_cap_days, .*dbt_project.yml\)\.$"):
         parse_dbt_vars(["min_pair_orders=5"])
 
 

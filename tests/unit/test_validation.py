@@ -43,6 +43,7 @@ def hubspot_frame() -> pd.DataFrame:
         "expansion_priority_score": ["93.5", "100", "0", "41.25", "7.0"],
         "expansion_route": ["sales", "customer_success", "sales", "sales", "customer_success"],
         "expansion_flagged_at": ["2026-11-23T00:00:00Z"] * ROWS,
+        "holdout_programme": [None] * ROWS,
     })
 
 
@@ -66,6 +67,7 @@ def klaviyo_frame() -> pd.DataFrame:
         "send_after": [send_after] * ROWS,
         "send_before": [send_after + pd.Timedelta(days=7)] * ROWS,
         "is_email_consented": [True] * ROWS,
+        "holdout_programme": [None] * ROWS,
     })
 
 
@@ -134,6 +136,9 @@ def test_empty_frame_with_the_right_columns_passes(suite: str) -> None:
         (HUBSPOT, {"expansion_customer_id": "cus_9999"}, "record_key and expansion_customer_id",
          ["1 of 5 rows where record_key differs from expansion_customer_id", "('cus_0002', 'cus_9999')"]),
         (KLAVIYO, {"is_email_consented": False}, "is_email_consented", ["1 of 5 rows are not one of [True]", "False"]),
+        (KLAVIYO, {"holdout_programme": "cross_sell"}, "holdout_programme",
+         ["1 of 5 rows are not one of []", "'cross_sell'"]),
+        (HUBSPOT, {"holdout_programme": "upsell"}, "holdout_programme", ["1 of 5 rows are not one of []", "'upsell'"]),
         (KLAVIYO, {"metric_name": "Placed Order"}, "metric_name", ["1 of 5 rows", "'Placed Order'"]),
         (KLAVIYO, {"email": "ann at acme.com"}, "email", ["1 of 5 rows", "'ann at acme.com'"]),
         (KLAVIYO, {"email": None}, "email", ["1 of 5 rows are null"]),

@@ -3,7 +3,10 @@
     source order and product are those of the first-ranked one). Consent is checked again here, on the
     contact's latest version, independently of the mart: a contact who unsubscribed since gets nothing.
     unique_id (also the ledger's record key) is stable for a contact and source order, so Klaviyo drops a replayed
-    event and the ledger never sends a delivered one twice. -#}
+    event and the ledger never sends a delivered one twice. Held-out recommendations (the cross-sell holdout)
+    and capped ones (the contact was e-mailed within `cross_sell_frequency_cap_days`) are never sent.
+    holdout_programme is always NULL (a NULL field is never sent): it lets the Great Expectations suite prove
+    that no holdout row is here. -#}
 with
 
 cross_sell_recommendations as (
@@ -26,6 +29,8 @@ consenting_recommendations as (
     where
         contacts.is_email_consented
         and contacts.email is not null
+        and not cross_sell_recommendations.is_holdout
+        and not cross_sell_recommendations.is_capped
 ),
 
 events as (
@@ -36,6 +41,7 @@ events as (
         min_by(email, rank) as email,
         min_by(first_name, rank) as first_name,
         bool_and(is_email_consented) as is_email_consented,
+        bool_or(is_holdout) as is_holdout,
         min_by(source_product_id, rank) as source_product_id,
         min_by(source_product_name, rank) as source_product_name,
         min_by(send_after, rank) as send_after,
@@ -74,7 +80,8 @@ final as (
         cast(recommendation_count as integer) as recommendation_count,
         send_after,
         send_before,
-        is_email_consented
+        is_email_consented,
+        case when is_holdout then 'cross_sell' end as holdout_programme
     from events
 )
 

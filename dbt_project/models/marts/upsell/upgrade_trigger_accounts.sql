@@ -1,5 +1,6 @@
 {#- The accounts flagged for an upgrade conversation at the as-of date: today's rows of the flag history
-    (int_upgrade_flag_history has applied the suppression rules and the cool-down). -#}
+    (int_upgrade_flag_history has applied the suppression rules and the cool-down, and marked the holdout and
+    the route cap: those rows stay here, and only the others reach HubSpot). -#}
 with
 
 upgrade_flag_history as (
@@ -53,7 +54,11 @@ final as (
         freshness_component,
         last_signal_at,
         last_flagged_on,
-        is_cooldown_broken
+        is_cooldown_broken,
+        is_holdout,
+        is_capped,
+        open_flag_route,
+        suppressed_reason
     from flags_as_of
 )
 
