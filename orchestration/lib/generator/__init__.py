@@ -30,12 +30,15 @@ Modules:
   `subscription_events` and `subscription_history`), `usage` (usage_events): one chunk's rows of each table
 - `chunks`: one chunk of customers, its tables drawn from one random stream in a fixed order
 - `dirty`: the planted contract breaks; `writer`: the layout and the Parquet / CSV files; `landing`: `generate()`
+- `effect`: a known effect of the cross-sell and upsell programmes, planted after a send date (`PlantedEffect`);
+  `holdout`: the programmes' holdout assignment, as the warehouse computes it
 - `arrays`, `ids`, `tables`: small numpy / pyarrow helpers
 """
 
 from orchestration.lib.generator.catalogue.names import AWKWARD_NAMES
+from orchestration.lib.generator.effect import PlantedEffect
 from orchestration.lib.generator.landing import CHUNK_CUSTOMERS, generate
 from orchestration.lib.generator.report import GenerationReport
 from orchestration.lib.generator.writer import SMALL_TABLES
 
-__all__ = ["AWKWARD_NAMES", "CHUNK_CUSTOMERS", "SMALL_TABLES", "GenerationReport", "generate"]
+__all__ = ["AWKWARD_NAMES", "CHUNK_CUSTOMERS", "SMALL_TABLES", "GenerationReport", "PlantedEffect", "generate"]

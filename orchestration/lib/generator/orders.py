@@ -21,6 +21,7 @@ from orchestration.lib.generator.catalogue.constants import DAY, HOUR
 from orchestration.lib.generator.catalogue.currencies import CURRENCIES, CURRENCY_DECIMALS, round_price
 from orchestration.lib.generator.catalogue.products import Products
 from orchestration.lib.generator.customers import Customers
+from orchestration.lib.generator.effect import EffectPlanter
 from orchestration.lib.generator.ids import IdSequences
 from orchestration.lib.generator.tables import VersionedTable, contract_table, with_older_versions
 
@@ -59,10 +60,11 @@ class _Fulfilment:
     unconfirmed: np.ndarray  # shipped, delivery never confirmed
 
 
-def generate_orders(catalogue: Catalogue, rng: np.random.Generator, customers: Customers,
-                    sequences: IdSequences) -> tuple[VersionedTable, pa.Table]:
-    """The orders of a chunk's customers (latest versions, then ~15 % older ones) and their order_items."""
-    orders = _draw_orders(catalogue.end, rng, customers)
+def generate_orders(catalogue: Catalogue, rng: np.random.Generator, customers: Customers, sequences: IdSequences,
+                    planter: EffectPlanter | None = None) -> tuple[VersionedTable, pa.Table]:
+    """The orders of a chunk's customers (latest versions, then ~15 % older ones) and their order_items; with a
+    `planter`, the planted effect's follow-up orders after them (see `effect`)."""
+    orders = _draw_orders(catalogue.end, rng, customers, planter)
     count = len(orders.owner)
     currency = customers.currency[orders.owner]
     order_ids = sequences.take("ord_", count)
@@ -79,15 +81,24 @@ def generate_orders(catalogue: Catalogue, rng: np.random.Generator, customers: C
         "currency": dictionary_column(CURRENCIES, currency[rows]),
         "updated_at": timestamps(np.where(is_old, orders.ordered[rows], orders.updated[rows])),
     })
-    items = generate_order_items(catalogue, rng, orders, currency, order_ids)
+    item_order, item_product = _draw_lines(catalogue.products, rng, count)
+    items = _order_items_table(catalogue, rng, orders.ordered, currency, order_ids, item_order, item_product)
+    if planter is not None:
+        follow_ups, follow_up_items = _follow_up_orders(catalogue, planter, customers, orders, sequences,
+                                                        item_order, item_product)
+        table, items = pa.concat_tables([table, follow_ups]), pa.concat_tables([items, follow_up_items])
     return VersionedTable(table, current_rows=count, superseded=len(old)), items
 
 
-def _draw_orders(end: int, rng: np.random.Generator, customers: Customers) -> Orders:
+def _draw_orders(end: int, rng: np.random.Generator, customers: Customers,
+                 planter: EffectPlanter | None = None) -> Orders:
     """Order instants, owners, fulfilment and status, sorted by customer and time."""
     ordered, owner = _order_owners(rng, customers, _order_instants(end, rng, customers.count))
     fulfilment = _fulfilment(rng, ordered)
     _deliver_in_send_window(end, rng, customers.created[owner], ordered, fulfilment)
+    if planter is not None:
+        _deliver_in_send_window(planter.effect.send_instant, planter.rng, customers.created[owner], ordered,
+                                fulfilment, planter.send_window_count(len(ordered)))
     status, updated = _status(end, rng, ordered, fulfilment)
     orders = Orders(owner=owner, ordered=ordered, status=status, delivered=fulfilment.delivered, updated=updated,
                     has_delivery=(status == DELIVERED) | (status == RETURNED))
@@ -131,12 +142,13 @@ def _fulfilment(rng: np.random.Generator, ordered: np.ndarray) -> _Fulfilment:
 
 
 def _deliver_in_send_window(end: int, rng: np.random.Generator, owner_created: np.ndarray, ordered: np.ndarray,
-                            fulfilment: _Fulfilment) -> None:
-    """Move a few orders (at least 3, whatever the scale) to deliveries 24-48 h before `end`, in place."""
+                            fulfilment: _Fulfilment, count: int | None = None) -> None:
+    """Move a few orders (`count`; by default 0.2 %, at least 3, whatever the scale) to deliveries 24-48 h before
+    `end`, in place."""
     eligible = np.flatnonzero((owner_created < end - 7 * DAY) & ~fulfilment.cancelled)
     if not len(eligible):
         return
-    count = min(len(eligible), max(3, math.ceil(len(ordered) * 0.002)))
+    count = min(len(eligible), max(3, math.ceil(len(ordered) * 0.002)) if count is None else count)
     pick = rng.choice(eligible, count, replace=False)
     fulfilment.delivered[pick] = end - uniform_int(rng, 24 * HOUR + 600, 48 * HOUR - 600, count)
     ordered[pick] = fulfilment.delivered[pick] - uniform_int(rng, DAY, 4 * DAY, count)
@@ -164,26 +176,30 @@ def _status(end: int, rng: np.random.Generator, ordered: np.ndarray,
     return status, updated
 
 
-def generate_order_items(catalogue: Catalogue, rng: np.random.Generator, orders: Orders, currency: np.ndarray,
-                         order_ids: pa.Array) -> pa.Table:
-    """1-5 lines per order, plus planted partners and a few repeated products, priced in the order's currency."""
-    products = catalogue.products
-    lines = rng.choice(len(LINES_P), len(orders.owner), p=LINES_P) + 1
-    line_order = np.repeat(np.arange(len(orders.owner)), lines)
+def _draw_lines(products: Products, rng: np.random.Generator, n_orders: int) -> tuple[np.ndarray, np.ndarray]:
+    """1-5 lines per order, plus planted partners and a few repeated products: (order index, product index)."""
+    lines = rng.choice(len(LINES_P), n_orders, p=LINES_P) + 1
+    line_order = np.repeat(np.arange(n_orders), lines)
     product = products.orderable[np.searchsorted(products.popularity_cdf, rng.random(len(line_order)), side="right")]
     item_order, item_product = _with_partners(rng, products, line_order, product)
-    item_order, item_product = _with_repeated_products(rng, lines, product, item_order, item_product)
+    return _with_repeated_products(rng, lines, product, item_order, item_product)
+
+
+def _order_items_table(catalogue: Catalogue, rng: np.random.Generator, ordered: np.ndarray, currency: np.ndarray,
+                       order_ids: pa.Array, item_order: np.ndarray, item_product: np.ndarray) -> pa.Table:
+    """order_items for the lines (order index, product index), priced in each order's currency at its date."""
+    products = catalogue.products
     count = len(item_order)
     quantity = rng.choice(QUANTITIES, count, p=QUANTITY_P)
     item_currency = currency[item_order]
-    usd_per_unit = catalogue.fx.usd_per_unit(item_currency, orders.ordered[item_order])
+    usd_per_unit = catalogue.fx.usd_per_unit(item_currency, ordered[item_order])
     unit = round_price(products.usd[item_product] / usd_per_unit, item_currency)
     discounted = rng.random(count) < 0.08
     discount = np.where(discounted, round_price(unit * quantity * rng.uniform(0.05, 0.25, count), item_currency), 0.0)
     decimals = CURRENCY_DECIMALS[item_currency]
     return contract_table("order_items", {
         "order_id": order_ids.take(pa.array(item_order)),
-        "line_number": pa.array((group_positions(np.bincount(item_order, minlength=len(orders.owner))) + 1)
+        "line_number": pa.array((group_positions(np.bincount(item_order, minlength=len(ordered))) + 1)
                                 .astype(np.int32)),
         "product_id": dictionary_column(products.ids, item_product),
         "quantity": pa.array(quantity.astype(np.int32)),
@@ -217,3 +233,32 @@ def _with_repeated_products(rng: np.random.Generator, lines: np.ndarray, product
     item_product = np.concatenate([item_product, product[first_line[repeated]]])
     by_order = np.argsort(item_order, kind="stable")
     return item_order[by_order], item_product[by_order]
+
+
+def _follow_up_orders(catalogue: Catalogue, planter: EffectPlanter, customers: Customers, orders: Orders,
+                      sequences: IdSequences, item_order: np.ndarray,
+                      item_product: np.ndarray) -> tuple[pa.Table, pa.Table]:
+    """The planted effect's cross-sell purchases (see `effect`): one-line orders, never cancelled or returned."""
+    send = planter.effect.send_instant
+    in_window = ((orders.status == DELIVERED) & (orders.delivered >= send - 48 * HOUR)
+                 & (orders.delivered < send - 24 * HOUR))
+    owner, product, ordered = planter.follow_ups(customers.ids, orders.owner, in_window, item_order, item_product,
+                                                 catalogue.products.partners)
+    count, end, rng = len(owner), catalogue.end, planter.rng
+    shipped = ordered + uniform_int(rng, 4 * HOUR, 24 * HOUR, count)
+    delivered = ordered + uniform_int(rng, DAY, 5 * DAY, count)
+    status = np.where(delivered < end, DELIVERED, np.where(shipped < end, SHIPPED, PLACED))
+    updated = np.where(status == DELIVERED, delivered, np.where(status == SHIPPED, shipped, ordered))
+    currency = customers.currency[owner]
+    order_ids = sequences.take("ord_", count)
+    table = contract_table("orders", {
+        "order_id": order_ids,
+        "customer_id": dictionary_column(customers.ids, owner),
+        "ordered_at": timestamps(ordered),
+        "status": dictionary_column(ORDER_STATUSES, status),
+        "delivered_at": timestamps(delivered, status == DELIVERED),
+        "currency": dictionary_column(CURRENCIES, currency),
+        "updated_at": timestamps(updated),
+    })
+    items = _order_items_table(catalogue, rng, ordered, currency, order_ids, np.arange(count), product)
+    return table, items

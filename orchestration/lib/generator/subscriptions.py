@@ -22,10 +22,13 @@ from orchestration.lib.generator.catalogue.constants import ANNUAL, ANNUAL_FACTO
 from orchestration.lib.generator.catalogue.currencies import CURRENCIES, CURRENCY_DECIMALS, round_price
 from orchestration.lib.generator.catalogue.plans import WORKSPACE, Plans, plan_index
 from orchestration.lib.generator.customers import Customers
+from orchestration.lib.generator.effect import EffectPlanter
 from orchestration.lib.generator.ids import IdSequences, ids
 from orchestration.lib.generator.subscription_events import (
     TRIAL_DAYS,
+    UPGRADE,
     ActiveWindow,
+    Events,
     Lifecycle,
     Subscriptions,
     draw_events,
@@ -77,18 +80,45 @@ class _ItemRows:
 
 
 def generate_subscription_items(catalogue: Catalogue, rng: np.random.Generator, customers: Customers,
-                                sequences: IdSequences) -> tuple[pa.Table, Accounts]:
-    """85 % of customers subscribe; returns their subscription_items and the accounts live at the end."""
+                                sequences: IdSequences,
+                                planter: EffectPlanter | None = None) -> tuple[pa.Table, Accounts]:
+    """85 % of customers subscribe; returns their subscription_items and the accounts live at the end.
+
+    With a `planter`, the planted effect's upgrades join the history (see `effect`); the accounts, and so the
+    usage events, stay those of the history without them.
+    """
     subscriptions = _draw_subscriptions(catalogue, rng, customers)
     lifecycle, events = draw_events(catalogue.end, catalogue.plans, rng, subscriptions)
     history = replay(catalogue.plans, subscriptions, lifecycle, events)
+    accounts = _accounts(subscriptions, lifecycle, history)
+    if planter is not None:
+        planted = _planted_upgrades(catalogue.plans, planter, customers, subscriptions, lifecycle, history)
+        history = replay(catalogue.plans, subscriptions, lifecycle, concatenate_rows([events, planted]))
     start_rate = catalogue.fx.usd_per_unit(customers.currency[subscriptions.customer], subscriptions.start)
     plan_rows = _plan_rows(catalogue.plans, subscriptions, history, start_rate)
     addon_rows = _addon_rows(catalogue, rng, subscriptions, lifecycle, start_rate)
     rows = concatenate_rows([plan_rows, addon_rows])
     rows = take_rows(rows, np.lexsort((rows.is_addon, rows.valid_from, rows.subscription)))
     table = _subscription_items_table(catalogue, customers, subscriptions, rows, sequences)
-    return table, _accounts(subscriptions, lifecycle, history)
+    return table, accounts
+
+
+def _planted_upgrades(plans: Plans, planter: EffectPlanter, customers: Customers, subscriptions: Subscriptions,
+                      lifecycle: Lifecycle, history: History) -> Events:
+    """One-tier upgrades after the send instant for subscriptions active below the top tier then (see `effect`),
+    each before the subscription's next churn or pause."""
+    send = planter.effect.send_instant
+    periods = history.periods
+    in_force = ((periods.valid_from < send) & ((periods.valid_to < 0) | (periods.valid_to >= send))
+                & (periods.status == ACTIVE)
+                & (periods.tier < plans.max_tier[subscriptions.family[periods.subscription]]))
+    eligible = np.zeros(subscriptions.count, dtype=bool)
+    eligible[periods.subscription[in_force]] = True
+    churn = np.where(lifecycle.churns & (lifecycle.churn_at > send), lifecycle.churn_at, np.iinfo(np.int64).max)
+    pause = np.where(lifecycle.pauses & (lifecycle.pause_at > send), lifecycle.pause_at, np.iinfo(np.int64).max)
+    subscription, time = planter.upgrades(customers.ids, subscriptions.customer, eligible, np.minimum(churn, pause))
+    return Events(subscription=subscription, time=time, kind=np.full(len(subscription), UPGRADE),
+                  parameter=np.zeros(len(subscription)))
 
 
 def _draw_subscriptions(catalogue: Catalogue, rng: np.random.Generator, customers: Customers) -> Subscriptions:
