@@ -13,11 +13,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# Prism, the validating mock the contract tests serve the vendor specs with (npm, into .tools/).
-tools: .tools/node_modules/.bin/prism
+# Prism, the validating mock the contract tests serve the vendor specs with (npm, into .tools/), and headless
+# Chromium, which tests/integration/test_report.py opens the HTML report in (Debian's package; needs root).
+tools: .tools/node_modules/.bin/prism /usr/bin/chromium
 
 .tools/node_modules/.bin/prism:
 	npm install --prefix .tools --no-audit --no-fund @stoplight/prism-cli@5
+
+/usr/bin/chromium:
+	apt-get update && apt-get install -y chromium
 
 # Fresh sample data (scale 1, seed 0, through today), then the whole job on the embedded defaults.
 demo: setup

@@ -39,7 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--accept-volume-change", action="append", default=[], metavar="TABLE",
                      help="accept a real drop or jump of this table's row count on purpose: this run's count becomes "
                           "the new baseline of the volume gate (repeatable; `all` for every table)")
+
+    report = commands.add_parser("report", help="write a static HTML report of the marts (charts, offline)")
+    report.add_argument("--warehouse", type=Path, default=None,
+                        help="DuckDB file to read (default warehouse/expansion.duckdb, or EXPANSION_WAREHOUSE)")
+    report.add_argument("--out", required=True, type=Path, help="directory to write index.html into")
     return parser
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from orchestration.lib.report import ReportError, write_report
+
+    warehouse = args.warehouse.resolve() if args.warehouse else Settings.from_environment().warehouse
+    try:
+        result = write_report(warehouse, args.out.resolve())
+    except ReportError as error:
+        raise SettingsError(str(error)) from None
+    missing = f" ({', '.join(result.missing)} not in the warehouse yet)" if result.missing else ""
+    print(f"Wrote {result.path} with {result.charts} charts from {warehouse}{missing}.")
+    return 0
 
 
 def command_generate(args: argparse.Namespace) -> int:
@@ -113,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return command_generate(args)
+        if args.command == "report":
+            return command_report(args)
         return command_run(args)
     except SettingsError as error:
         print(f"expansion: {error}", file=sys.stderr)
