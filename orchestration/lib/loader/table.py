@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from orchestration.lib.contract import ALWAYS_KNOWN_CURRENCIES, Column, Rule, Ta
 from orchestration.lib.loader import changes, files, keys
 from orchestration.lib.loader.rules import rejects_sql, row_rules, typed_columns
 from orchestration.lib.loader.sources import Source, find_table_files, read_source
-from orchestration.lib.loader.sql import LandingError, column_list, duckdb_reason, literal, quote
+from orchestration.lib.loader.sql import DUCKDB, Dialect, LandingError, column_list, duckdb_reason, literal, quote
 from orchestration.lib.names import AUDIT_SCHEMA, QUARANTINE_SCHEMA, RAW_SCHEMA, SUPERSEDED_SCHEMA
 
 LOAD_COUNTS = f"{AUDIT_SCHEMA}.load_counts"
@@ -86,7 +86,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
 
 
 def count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return con.execute(f"select count(*) from ({sql})").fetchone()[0]
+    return con.execute(f"select count(*) from ({sql}) as counted").fetchone()[0]
 
 
 @dataclass
@@ -261,22 +261,25 @@ def plan_for(con: duckdb.DuckDBPyConnection, table: Table, landing: Path, full_r
     return plan
 
 
-def stale_references(con: duckdb.DuckDBPyConnection, table: Table) -> str | None:
+def stale_references(con: duckdb.DuckDBPyConnection, table: Table, exists: Callable[[str, str], bool] | None = None,
+                     dialect: Dialect = DUCKDB) -> str | None:
     """Why the loaded rows' references may no longer hold, after a parent table changed; None when they do.
 
     A parent that lost keys (a changed or removed file) can orphan loaded rows; a parent that gained keys can make
     a quarantined `unknown_reference` row valid. Either way the table is loaded again, as a first load would.
+    `exists` and `dialect` let the Spark loader ask the same questions.
     """
+    exists = exists or (lambda schema, name: table_exists(con, schema, name))
     for column, rule, parent, keys_sql in parent_keys(table):
         when = f" and {on_alias(column.references_when, 'child')}" if column.references_when else ""
         orphans = count(con, f"""select 1 from {RAW_SCHEMA}.{quote(table.name)} as child
             where child.{quote(column.name)} is not null{when} and child.{quote(column.name)} not in ({keys_sql})""")
         if orphans:
             return f"{orphans:,} loaded rows point at {parent} keys that are gone"
-        if table_exists(con, QUARANTINE_SCHEMA, table.name):
+        if exists(QUARANTINE_SCHEMA, table.name):
             found = count(con, f"""select 1 from {QUARANTINE_SCHEMA}.{quote(table.name)} as q
                 where q._rule = {literal(rule)} and q._column = {literal(column.name)}
-                and q.{quote(column.name)} in (select cast(key as varchar) from ({keys_sql}) as parent(key))""")
+                and q.{quote(column.name)} in (select cast(key as {dialect.text}) from ({keys_sql}) as parent(key))""")
             if found:
                 return f"{found:,} quarantined rows now find their {parent} key"
     return None
