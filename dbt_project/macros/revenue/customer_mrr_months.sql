@@ -14,8 +14,14 @@
     changed_months_only=true leaves out the months whose MRR cannot have changed: after its first month, a USD
     period's MRR and previous MRR are both its usd_mrr (a change of 0), and no revenue line starts or stops
     there (each such month starts a period), so only the first month of a USD period is generated.
-    int_mrr_changes_explained, which wants the months with a change or a line event, reads it that way. -#}
-{% macro customer_mrr_months(customer_mrr_periods, fx_rates_monthly, changed_months_only=false) -%}
+    int_mrr_changes_explained, which wants the months with a change or a line event, reads it that way.
+
+    from_month_number (an SQL expression) leaves out the months before it: the incremental mrr_monthly rebuilds
+    only the months from the first one a change can reach. -#}
+{% macro customer_mrr_months(customer_mrr_periods, fx_rates_monthly, changed_months_only=false,
+                             from_month_number=none) -%}
+{%- set first_month = 'period_start_month_number' if from_month_number is none
+    else 'greatest(period_start_month_number, ' ~ from_month_number ~ ')' -%}
 with
 
 period_month_numbers as (
@@ -32,11 +38,14 @@ period_month_numbers as (
         first_paid_month_number,
         is_paid_every_month,
         {{ integers_between(
-            'period_start_month_number',
+            first_month,
             'case when amount = 0' ~ (" or currency = 'USD'" if changed_months_only else '')
             ~ ' then period_start_month_number else period_end_month_number end'
         ) }} as month_number
     from {{ customer_mrr_periods }}
+    {%- if from_month_number is not none %}
+    where period_end_month_number >= {{ from_month_number }}
+    {%- endif %}
 ),
 
 period_months as (
