@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from orchestration.lib.names import DBT_OP, MARTS_SCHEMA, RAW_SCHEMA
 from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import WarehouseError, connect
 
 LOAD_COLUMNS = ("rows_read", "rows_loaded", "rows_superseded", "rows_quarantined")
 CHECK_FAILED_ERROR = "DagsterAssetCheckFailedError"  # a step that only stopped because a blocking check failed
@@ -110,11 +110,15 @@ def outcome_from_events(events: Iterable[dg.DagsterEvent], run_succeeded: bool, 
     return outcome
 
 
-def mart_row_counts(warehouse: Path, marts: list[str]) -> list[tuple[str, int]]:
-    """Row counts of the marts this run built (read-only; nothing when there are none)."""
+def mart_row_counts(warehouse: Path, marts: list[str]) -> list[tuple[str, int]] | str:
+    """Row counts of the marts this run built (read-only; nothing when there are none), or why they cannot be
+    read (the file held by another process, say)."""
     if not marts or not warehouse.exists():
         return []
-    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con = connect(warehouse, read_only=True)
+    except WarehouseError as error:
+        return str(error)
     try:
         return [(name, con.execute(f'select count(*) from {MARTS_SCHEMA}."{name}"').fetchone()[0]) for name in marts]
     finally:
@@ -163,7 +167,9 @@ def format_summary(settings: Settings, outcome: RunOutcome, dbt_output: Path) ->
     marts = sorted(key.split("/", 1)[1] for key in outcome.built if key.startswith(f"{MARTS_SCHEMA}/"))
     lines = [headline(outcome), *load_lines(settings, outcome)]
     counts = mart_row_counts(settings.warehouse, marts)
-    if counts:
+    if isinstance(counts, str):
+        lines.append(f"Marts built by this run: their row counts cannot be read now. {counts}")
+    elif counts:
         lines.append(f"Marts built by this run in {settings.warehouse}:")
         lines += [f"  {MARTS_SCHEMA}.{name:<34} {rows:>12,} rows" for name, rows in counts]
     lines += sync_lines(settings, outcome)

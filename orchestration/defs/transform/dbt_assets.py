@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as asset checks."""
 
 
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,17 @@ def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str, fu
     return ["build", "--vars", dbt_vars_json(values), *(["--full-refresh"] if full_refresh else [])]
 
 
+def stop(process: subprocess.Popen) -> None:
+    """End the dbt process if the step stops before it did: a dbt left running holds the warehouse file."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
     project_dir = manifest.parent.parent
@@ -66,6 +78,8 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
         except DagsterDbtCliRuntimeError:
             sentence = failure_sentence(target / "run_results.json", target / "dbt.log")
             raise dg.Failure(description=sentence, allow_retries=False) from None
+        finally:
+            stop(invocation.process)
 
     return expansion_dbt
 
