@@ -70,3 +70,20 @@
 {% macro spark__ordering_key(at, value) -%}
     named_struct('at', {{ at }}, 'value', {{ value }})
 {%- endmacro %}
+
+{#- The days a daily incremental model rebuilds, as a query with one column `day_column`: on an incremental
+    build the days that loads of `tables` changed since its last build (every day of `relation` after a first
+    load of one of them), on a full build every day of `relation`. -#}
+{% macro rebuilt_days(tables, relation, timestamp_column, day_column) -%}
+    {%- if is_incremental() -%}
+    select cast(changed.value as date) as {{ day_column }}
+    from ({{ changed_partition_values(tables, 'day') }}) as changed
+    union
+    select distinct cast({{ timestamp_column }} as date) as {{ day_column }}
+    from {{ relation }}
+    where {{ any_table_loaded_whole(tables) }}
+    {%- else -%}
+    select distinct cast({{ timestamp_column }} as date) as {{ day_column }}
+    from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}

@@ -7,6 +7,13 @@
     {%- if not execute -%}
         {{ return('0') }}
     {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if '_load_id' not in columns -%}
+        {{ exceptions.raise_compiler_error(
+            "mrr_monthly was built before it was incremental; run once with --full-refresh "
+            ~ "(expansion run --full-refresh) to rebuild it."
+        ) }}
+    {%- endif -%}
     {%- set as_of_month_number = run_query('select ' ~ month_number(as_of_date())).columns[0].values()[0] -%}
     {%- set changed_customers -%}
         select value from ({{ changed_partition_values(['subscription_items', 'customers'], 'customer') }})

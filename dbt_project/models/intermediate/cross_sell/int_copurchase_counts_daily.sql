@@ -28,21 +28,9 @@ order_items as (
     select * from {{ ref('stg_raw__order_items') }}
 ),
 
-{% if is_incremental() -%}
 rebuilt_days as (
-    select cast(value as date) as order_date
-    from ({{ changed_partition_values(['orders', 'order_items'], 'day') }}) as changed
-    union
-    select distinct cast(orders.ordered_at as date) as order_date
-    from orders
-    where {{ any_table_loaded_whole(['orders', 'order_items']) }}
+    {{ rebuilt_days(['orders', 'order_items'], 'orders', 'orders.ordered_at', 'order_date') }}
 ),
-{%- else -%}
-rebuilt_days as (
-    select distinct cast(orders.ordered_at as date) as order_date
-    from orders
-),
-{%- endif %}
 
 counted_orders as (
     select
@@ -51,7 +39,7 @@ counted_orders as (
     from orders
     where
         orders.is_counted
-        {% if is_incremental() -%}
+    {% if is_incremental() -%}
         and cast(orders.ordered_at as date) in (select rebuilt_days.order_date from rebuilt_days)
         {%- endif %}
 ),

@@ -23,21 +23,9 @@ usage_events as (
     select * from {{ ref('stg_raw__usage_events') }}
 ),
 
-{% if is_incremental() -%}
 rebuilt_days as (
-    select cast(value as date) as day
-    from ({{ changed_partition_values(['usage_events'], 'day') }}) as changed
-    union
-    select distinct cast(usage_events.occurred_at as date) as day
-    from usage_events
-    where {{ any_table_loaded_whole(['usage_events']) }}
+    {{ rebuilt_days(['usage_events'], 'usage_events', 'usage_events.occurred_at', 'day') }}
 ),
-{%- else -%}
-rebuilt_days as (
-    select distinct cast(usage_events.occurred_at as date) as day
-    from usage_events
-),
-{%- endif %}
 
 daily_readings as (
     select

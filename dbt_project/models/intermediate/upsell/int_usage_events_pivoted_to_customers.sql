@@ -55,10 +55,10 @@ signal_aggregates as (
         customer_id,
         signal_code,
         {{ latest_value('last_value', 'last_occurred_at') }}
-            filter (where signal_code <> {{ api_calls_in_window }}) as last_value,
+        filter (where signal_code <> {{ api_calls_in_window }}) as last_value,
         max(last_occurred_at) as last_occurred_at,
         {{ earliest_value('first_value', 'first_occurred_at') }}
-            filter (where signal_code = {{ seats_in_window }}) as first_value,
+        filter (where signal_code = {{ seats_in_window }}) as first_value,
         sum(total_value) filter (where signal_code = {{ api_calls_in_window }}) as total_value
     from coded_days
     where signal_code is not null
