@@ -18,6 +18,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        full_refresh=false,
         on_schema_change='append_new_columns',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where recommended_on = {{ as_of_date() }}{% endif %}"
     )
