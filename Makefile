@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint unit parse clean
+.PHONY: setup tools demo test lint unit parse clean spark test-spark
 
 setup: $(VENV)/.installed
 
@@ -38,9 +38,23 @@ lint: setup
 	EXPANSION_WAREHOUSE=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros \
 		dbt_project/tests --processes 2
 
-# Everything: the install, Prism, a dbt parse, the linters, then pytest.
-test: setup tools parse lint
+# Everything: the install, Prism, Spark, a dbt parse, the linters, then pytest (tests/spark is skipped there: it
+# runs in test-spark).
+test: setup tools spark parse lint
 	$(BIN)/python -m pytest
+
+# Spark, for EXPANSION_TARGET=spark and the parity test: Java 17 (Debian's package when `java` is absent; needs
+# root) and pyspark with dbt-spark[session] into .venv (the `spark` extra, kept out of `make demo`).
+spark: $(VENV)/.spark-installed
+
+$(VENV)/.spark-installed: $(VENV)/.installed pyproject.toml
+	command -v java >/dev/null 2>&1 || (apt-get update && apt-get install -y openjdk-17-jre-headless)
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	touch $@
+
+# The whole pipeline on DuckDB and on Spark on one small dirty data set, every table compared row for row.
+test-spark: spark
+	SPARK_LOCAL_IP=127.0.0.1 EXPANSION_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark
 
 clean:
 	rm -rf data/raw warehouse outbox dbt_project/target dbt_project/logs

@@ -18,14 +18,28 @@ from dagster_dbt import DbtCliResource
 from pydantic import Field, PrivateAttr
 
 from orchestration.lib import paths, warehouse
+from orchestration.lib.contract import Table
+from orchestration.lib.loader import LoadResult, load_table
 from orchestration.lib.settings import Settings
+from orchestration.lib.spark import warehouse as spark_warehouse
 from orchestration.lib.sync.registry import DESTINATIONS
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file that the loader writes and dbt builds in."""
+    """The warehouse the loader writes and dbt builds in: the DuckDB file, or Spark by `engine` (EXPANSION_TARGET).
+
+    On Spark the data lives in the Spark warehouse `spark_dir`; the DuckDB file keeps the ledger and the volume
+    history and reads the Spark tables through views (lib/spark/warehouse.py), so `connect` serves both engines.
+    """
 
     path: str
+    engine: str = "duckdb"  # duckdb or spark
+    spark_dir: str = ""
+    spark_master: str = "local[2]"
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -35,9 +49,28 @@ class WarehouseResource(dg.ConfigurableResource):
         except warehouse.WarehouseError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         try:
+            if self.on_spark and not read_only:
+                spark_warehouse.refresh_views(con, Path(self.spark_dir))
             yield con
         finally:
             con.close()
+
+    def load_table(self, con: duckdb.DuckDBPyConnection, landing: Path, table: Table, *, run_id: str,
+                   full_refresh: bool) -> LoadResult:
+        """Load one raw table with the engine's loader (the same contract rules on both)."""
+        if not self.on_spark:
+            return load_table(con, landing, table, run_id=run_id, full_refresh=full_refresh)
+        from orchestration.lib.spark import loader as spark_loader
+        from orchestration.lib.spark import session as spark_session
+
+        try:
+            spark = spark_session.session(Path(self.spark_dir), self.spark_master)
+        except spark_session.SparkUnavailable as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        result = spark_loader.load_table(spark, landing, table, run_id=run_id, full_refresh=full_refresh)
+        spark_warehouse.refresh_views(con, Path(self.spark_dir))
+        return result
+
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -106,9 +139,21 @@ class QualityResource(dg.ConfigurableResource):
 
 
 class DbtResource(DbtCliResource):
-    """dagster-dbt's CLI resource, plus the folder where this code location's dbt runs keep their artifacts."""
+    """dagster-dbt's CLI resource, plus the folder where this code location's dbt runs keep their artifacts.
+
+    On Spark (`target` spark) it stops this process's Spark JVM before dbt starts: dbt-spark's session opens the
+    same metastore (embedded Derby, one JVM at a time). dbt's profile finds the Spark warehouse beside the
+    warehouse file it is given (or EXPANSION_SPARK_WAREHOUSE), as `Settings.spark_dir` does.
+    """
 
     target_path: str
+
+    def cli(self, args: Any, **kwargs: Any) -> Any:
+        if self.target == "spark":
+            from orchestration.lib.spark import session as spark_session
+
+            spark_session.stop()
+        return super().cli(args, **kwargs)
 
 
 class VendorCredentials(dg.ConfigurableResource):
@@ -127,7 +172,8 @@ def resource_config(settings: Settings) -> dict[str, dict[str, Any]]:
     """The whole configuration of each resource but the secrets, from `settings` (run config replaces a resource's
     configuration as a whole, so every field is here)."""
     return {
-        "warehouse": {"path": str(settings.warehouse)},
+        "warehouse": {"path": str(settings.warehouse), "engine": settings.target,
+                      "spark_dir": str(settings.spark_dir), "spark_master": settings.spark_master},
         "landing": {"raw_dir": str(settings.raw_dir), "max_quarantine_share": settings.max_quarantine_share,
                     "full_refresh": settings.full_refresh},
         "outbox": {"path": str(settings.outbox)},
@@ -137,7 +183,8 @@ def resource_config(settings: Settings) -> dict[str, dict[str, Any]]:
                   "freshness_hours": dict(settings.freshness_hours),
                   "accept_volume_change": sorted(settings.accept_volume_change)},
         "dbt": {"project_dir": str(settings.dbt_project_dir), "profiles_dir": str(settings.dbt_project_dir),
-                "dbt_executable": paths.dbt_executable(), "target_path": str(settings.dbt_target_path)},
+                "dbt_executable": paths.dbt_executable(), "target_path": str(settings.dbt_target_path),
+                "target": settings.target},
     }
 
 

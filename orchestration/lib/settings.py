@@ -92,6 +92,15 @@ def choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def choice_pattern(pattern: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not re.fullmatch(pattern, text):
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
 def http_url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
         raise ValueError(text)
@@ -199,7 +208,10 @@ DBT_TARGET_PATH_ENV = "EXPANSION_DBT_TARGET_PATH"
 EXPECTATIONS_DIR_ENV = "EXPANSION_EXPECTATIONS_DIR"
 MAX_QUARANTINE_SHARE_ENV = "EXPANSION_MAX_QUARANTINE_SHARE"
 DBT_THREADS_ENV = "EXPANSION_DBT_THREADS"  # read by dbt_project/profiles.yml
-TARGET_ENV = "EXPANSION_TARGET"  # read by dbt_project/profiles.yml
+TARGET_ENV = "EXPANSION_TARGET"  # the engine: duckdb or spark (dbt's target of the same name)
+SPARK_WAREHOUSE_ENV = "EXPANSION_SPARK_WAREHOUSE"  # the Spark warehouse directory (default: beside the DuckDB file)
+SPARK_MASTER_ENV = "EXPANSION_SPARK_MASTER"  # Spark's master URL (also read by dbt_project/profiles.yml)
+DEFAULT_SPARK_MASTER = "local[2]"
 DEFAULT_MAX_QUARANTINE_SHARE = 0.05  # a table quarantining more than 5 % of its rows fails its check
 
 # --- the gates on volume and freshness (lib/volume.py, lib/freshness.py) ---------------------------------------------
@@ -264,6 +276,9 @@ ENVIRONMENT: dict[str, Setting] = {setting.name: setting for setting in (
     Setting(MAX_QUARANTINE_SHARE_ENV, SHARE, number(0, 1), "the largest share of a table's rows quarantined"),
     Setting(DBT_THREADS_ENV, "a whole number from 1 to 64", whole_number(1, 64), "dbt's threads"),
     Setting(TARGET_ENV, "duckdb or spark", choice("duckdb", "spark"), "the engine"),
+    Setting(SPARK_WAREHOUSE_ENV, "a directory path", directory_path, "the Spark warehouse (tables and metastore)"),
+    Setting(SPARK_MASTER_ENV, "a Spark master URL such as local[2] or spark://host:7077",
+            choice_pattern(r"(local(\[(\d+|\*)\])?|(spark|yarn|k8s|mesos)(://\S+)?)"), "Spark's master"),
     Setting(VOLUME_MAX_CHANGE_ENV, "a share like 0.5, or TABLE=SHARE pairs separated by commas (off: not judged)",
             per_table(DEFAULT_VOLUME_MAX_CHANGE, share_or_off, VOLUME_MAX_CHANGE_ENV, "a share like 0.5 or off"),
             "how far a count may move from the recent median"),
@@ -311,6 +326,9 @@ class Settings:
     full_refresh: bool = False  # load every table from all its files and rebuild every incremental model
     credentials_set: frozenset[str] = frozenset()  # names of the vendor secrets present in the environment
     base_urls: Mapping[str, str] = field(default_factory=dict)  # vendor base-URL setting -> URL, when set
+    target: str = "duckdb"  # the engine that loads and builds: duckdb or spark
+    spark_warehouse: Path | None = None  # the Spark warehouse directory; None: beside the DuckDB file
+    spark_master: str = DEFAULT_SPARK_MASTER
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, *, credential_settings: Sequence[str] = (),
@@ -329,10 +347,19 @@ class Settings:
             freshness_hours=environment_value(env, FRESHNESS_HOURS_ENV, dict(DEFAULT_FRESHNESS_HOURS)),
             credentials_set=frozenset(name for name in credential_settings if env.get(name, "").strip()),
             base_urls={name: url for name in base_url_settings if (url := vendor_setting(env, name))},
+            target=environment_value(env, TARGET_ENV, "duckdb"),
+            spark_warehouse=environment_value(env, SPARK_WAREHOUSE_ENV, None),
+            spark_master=environment_value(env, SPARK_MASTER_ENV, DEFAULT_SPARK_MASTER),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def spark_dir(self) -> Path:
+        """The Spark warehouse: EXPANSION_SPARK_WAREHOUSE, else a folder beside the DuckDB file (x.duckdb -> x.spark),
+        which then keeps the pipeline's own bookkeeping (see lib/spark/warehouse.py)."""
+        return self.spark_warehouse or self.warehouse.with_suffix(".spark")
 
     @property
     def as_of_date(self) -> str:

@@ -49,12 +49,16 @@ final as (
         customers.email_domain as domain,
         routed_flags.current_plan_id as expansion_current_plan,
         routed_flags.recommended_plan_id as expansion_recommended_plan,
-        array_to_string(routed_flags.triggers, ';') as expansion_triggers,
+        {{ join_text_list('routed_flags.triggers', ';') }} as expansion_triggers,
         routed_flags.evidence as expansion_evidence,
-        cast(cast(routed_flags.expected_expansion_mrr as decimal(18, 2)) as varchar) as expansion_expected_mrr,
-        cast(cast(round(routed_flags.priority_score, 1) as decimal(4, 1)) as varchar) as expansion_priority_score,
+        cast(
+            cast(routed_flags.expected_expansion_mrr as decimal(18, 2)) as {{ text_type() }}
+        ) as expansion_expected_mrr,
+        cast(
+            cast(round(routed_flags.priority_score, 1) as decimal(4, 1)) as {{ text_type() }}
+        ) as expansion_priority_score,
         routed_flags.route as expansion_route,
-        strftime(routed_flags.flagged_at, '%Y-%m-%dT%H:%M:%SZ') as expansion_flagged_at,
+        {{ iso_utc_text('routed_flags.flagged_at') }} as expansion_flagged_at,
         case when routed_flags.is_held_out_flag then 'upsell' end as holdout_programme
     from routed_flags
     inner join customers

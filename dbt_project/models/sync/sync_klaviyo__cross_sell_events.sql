@@ -47,18 +47,13 @@ events as (
         min_by(send_after, rank) as send_after,
         min_by(send_before, rank) as send_before,
         count(*) as recommendation_count,
-        to_json(
-            list(
-                struct_pack(
-                    product_id := product_id,
-                    product_name := product_name,
-                    rank := rank,
-                    score := round(score, 6),
-                    reason := reason
-                )
-                order by rank
-            )
-        ) as recommended_products
+        {{ json_array_agg([
+            ('product_id', 'product_id'),
+            ('product_name', 'product_name'),
+            ('rank', 'rank'),
+            ('score', 'round(score, 6)'),
+            ('reason', 'reason'),
+        ], 'rank') }} as recommended_products
     from consenting_recommendations
     group by contact_id
 ),
@@ -76,7 +71,7 @@ final as (
         source_order_id,
         source_product_id,
         source_product_name,
-        cast(recommended_products as varchar) as recommended_products,
+        cast(recommended_products as {{ text_type() }}) as recommended_products,
         cast(recommendation_count as integer) as recommendation_count,
         send_after,
         send_before,

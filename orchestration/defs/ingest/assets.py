@@ -9,7 +9,7 @@ import duckdb
 from orchestration.defs.resources import AsOfResource, GatesResource, LandingResource, WarehouseResource
 from orchestration.lib.contract import TABLES, Table
 from orchestration.lib.freshness import EVENT_COLUMNS, check_freshness
-from orchestration.lib.loader import LandingError, LoadResult, load_table
+from orchestration.lib.loader import LandingError, LoadResult
 from orchestration.lib.names import INGEST_GROUP, QUARANTINE_SCHEMA, RAW_SCHEMA
 from orchestration.lib.settings import FRESHNESS_HOURS_ENV, MAX_QUARANTINE_SHARE_ENV, VOLUME_MAX_CHANGE_ENV
 from orchestration.lib.volume import check_volume, measure
@@ -117,8 +117,8 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
                   as_of: AsOfResource, gates: GatesResource):
         try:
             with warehouse.connect() as con:
-                result = load_table(con, landing.directory, table, run_id=context.run_id,
-                                    full_refresh=landing.full_refresh)
+                result = warehouse.load_table(con, landing.directory, table, run_id=context.run_id,
+                                              full_refresh=landing.full_refresh)
                 gate_results = [volume_result(con, table.name, context, as_of, gates)]
                 freshness_metadata = {}
                 if table.name in EVENT_COLUMNS:
