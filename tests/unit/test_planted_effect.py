@@ -83,16 +83,18 @@ CUSTOMERS = pa.array([f"cus_{number:08d}" for number in range(40)])
 PARTNERS = np.array([[1, 2], [-1, -1], [-1, -1], [1, 4], [-1, -1], [-1, -1]])
 
 
-def test_follow_ups_go_to_treated_customers_for_the_products_a_rule_could_propose() -> None:
+def test_follow_ups_go_to_treated_customers_with_every_product_a_rule_could_propose() -> None:
     owner = np.arange(40)  # one order each, delivered in the window, with the camera on it
     lines = (np.arange(40), np.zeros(40, dtype=np.int64))
-    buyers, products, ordered = planter(0.0, 1.0).follow_ups(CUSTOMERS, owner, np.ones(40, dtype=bool), *lines,
-                                                             PARTNERS)
+    buyers, ordered, line_order, products = planter(0.0, 1.0).follow_ups(
+        CUSTOMERS, owner, np.ones(40, dtype=bool), *lines, PARTNERS)
     treated = {number for number in range(40) if not is_held_out("cross_sell", CUSTOMERS[number].as_py(), 0.5)}
-    assert 0 < len(treated) < 40 and set(buyers) == treated
-    # two steps along the partner graph: partners 1 and 2, and through them the drone (3) and the camera itself
-    # (owned, so never recommended: harmless); the drone's own partner 4 is three steps away
-    assert set(products) == {0, 1, 2, 3}
+    assert 0 < len(treated) < 40 and set(buyers) == treated and len(buyers) == len(treated)
+    # one order per taker holding every product two steps along the partner graph: partners 1 and 2, through
+    # them the drone (3) and the camera itself (owned, so never recommended: harmless); the drone's own partner
+    # 4 is three steps away
+    for order in range(len(buyers)):
+        assert sorted(products[line_order == order]) == [0, 1, 2, 3]
     send = PlantedEffect(send_date=date(2026, 10, 15)).send_instant
     assert ordered.min() > send and ordered.max() < send + 30 * 86_400
     assert len(planter(0.0, 0.0).follow_ups(CUSTOMERS, owner, np.ones(40, dtype=bool), *lines, PARTNERS)[0]) == 0

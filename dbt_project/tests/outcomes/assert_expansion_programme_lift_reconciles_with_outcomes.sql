@@ -1,5 +1,6 @@
 {#- Fails with every programme-month whose group counts and conversions differ from a recount of the outcome
-    marts, or whose interval does not hold the difference (lower <= difference <= upper, within [-1, 1]). -#}
+    marts (cross-sell e-mails: a customer's recommendations of one date, converted when any of them did; upsell
+    flags), or whose interval does not hold the difference (lower <= difference <= upper, within [-1, 1]). -#}
 {{ config(meta={'dagster': {'ref': {'name': 'expansion_programme_lift'}}}) }}
 
 with
@@ -17,20 +18,24 @@ upgrade_outcomes as (
 ),
 
 recounted_rows as (
-    select
+    select distinct
         is_holdout,
-        has_converted,
         'cross_sell' as programme,
         cast({{ dbt.date_trunc('month', 'recommended_on') }} as date) as send_month,
-        not is_capped as is_measured
+        not is_capped as is_measured,
+        customer_id || ':' || cast(recommended_on as {{ dbt.type_string() }}) as unit_key,
+        max(case when has_converted then 1 else 0 end) over (
+            partition by recommended_on, customer_id
+        ) = 1 as has_converted
     from cross_sell_outcomes
     union all
     select
         is_holdout,
-        has_upgraded as has_converted,
         'upsell' as programme,
         cast({{ dbt.date_trunc('month', 'flagged_on') }} as date) as send_month,
-        not is_capped and can_move_up as is_measured
+        not is_capped and can_move_up as is_measured,
+        customer_id || ':' || cast(flagged_on as {{ dbt.type_string() }}) as unit_key,
+        has_upgraded as has_converted
     from upgrade_outcomes
 ),
 

@@ -5,13 +5,13 @@
 
 - **Sends.** `send_window_share` of each chunk's orders (not cancelled, of customers older than a week) are
   delivered 24-48 h before that instant, so that the run on `send_date` e-mails (or holds out) many customers.
-- **Cross-sell.** Each customer with an order delivered in that window, for each product a recommendation could
-  propose (a planted partner of a product on the order in either direction, or a partner of such a partner:
-  the rules copurchase_pairs finds),
-  orders that product once within `window_days` with probability `cross_sell_rates[1]` when the customer is
-  treated and `cross_sell_rates[0]` when it is in the cross-sell holdout (`holdout.is_held_out`, the same
-  assignment the warehouse computes at `holdout_share`). The orders have one line, are delivered, never
-  cancelled or returned.
+- **Cross-sell.** Each customer with an order delivered in that window takes up the offer with probability
+  `cross_sell_rates[1]` when treated and `cross_sell_rates[0]` when in the cross-sell holdout
+  (`holdout.is_held_out`, the same assignment the warehouse computes at `holdout_share`): it then orders, once
+  within `window_days`, every product a recommendation could propose (a planted partner of a product on the
+  order in either direction, or a partner of such a partner: the rules copurchase_pairs finds), in one order that
+  is delivered, never cancelled or returned. So an e-mail converts, and each of its recommendations too, with
+  that probability (plus what the customer buys anyway, alike in both groups).
 - **Upsell.** Each subscription active at the instant and below its family's top tier moves up one tier within
   `window_days` with probability `upsell_rates[1]` (treated) or `upsell_rates[0]` (upsell holdout). The usage
   events stay those of the plan before the move, so the move cannot make an account more likely to be flagged
@@ -107,8 +107,9 @@ class EffectPlanter:
 
     def follow_ups(self, customer_ids: pa.Array, order_owner: np.ndarray, delivered_in_window: np.ndarray,
                    item_order: np.ndarray, item_product: np.ndarray,
-                   partners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The planted cross-sell purchases: (owner, product, ordered instant), one order each.
+                   partners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The planted cross-sell purchases, one order per customer that takes up the offer: (owner, ordered
+        instant) per order, and (order, product) per line, the order an index into the first two.
 
         `delivered_in_window` marks the orders delivered 24-48 h before the send instant; `item_order` and
         `item_product` are the chunk's order lines; `partners[product, slot]` the planted partners (-1: none).
@@ -117,13 +118,12 @@ class EffectPlanter:
         owners = order_owner[item_order[source_lines]]
         bought = item_product[source_lines]
         candidate_owner, candidate_product = _candidates(owners, bought, partners)
-        if not len(candidate_owner):
-            return (np.zeros(0, dtype=np.int64),) * 3
-        rates = self._rates(CROSS_SELL, self.effect.cross_sell_rates, customer_ids, candidate_owner)
-        hit = self.rng.random(len(candidate_owner)) < rates
-        owner, product = candidate_owner[hit], candidate_product[hit]
-        ordered = uniform_int(self.rng, self.effect.send_instant + 1, self.window_end - HOUR, len(owner))
-        return owner, product, ordered
+        customers = np.unique(candidate_owner)
+        rates = self._rates(CROSS_SELL, self.effect.cross_sell_rates, customer_ids, customers)
+        takers = customers[self.rng.random(len(customers)) < rates]
+        ordered = uniform_int(self.rng, self.effect.send_instant + 1, self.window_end - HOUR, len(takers))
+        taken = np.isin(candidate_owner, takers)
+        return takers, ordered, np.searchsorted(takers, candidate_owner[taken]), candidate_product[taken]
 
     def upgrades(self, customer_ids: pa.Array, owner: np.ndarray, eligible: np.ndarray,
                  last_moment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -238,12 +238,12 @@ def _with_repeated_products(rng: np.random.Generator, lines: np.ndarray, product
 def _follow_up_orders(catalogue: Catalogue, planter: EffectPlanter, customers: Customers, orders: Orders,
                       sequences: IdSequences, item_order: np.ndarray,
                       item_product: np.ndarray) -> tuple[pa.Table, pa.Table]:
-    """The planted effect's cross-sell purchases (see `effect`): one-line orders, never cancelled or returned."""
+    """The planted effect's cross-sell purchases (see `effect`): orders never cancelled or returned."""
     send = planter.effect.send_instant
     in_window = ((orders.status == DELIVERED) & (orders.delivered >= send - 48 * HOUR)
                  & (orders.delivered < send - 24 * HOUR))
-    owner, product, ordered = planter.follow_ups(customers.ids, orders.owner, in_window, item_order, item_product,
-                                                 catalogue.products.partners)
+    owner, ordered, line_order, product = planter.follow_ups(customers.ids, orders.owner, in_window, item_order,
+                                                             item_product, catalogue.products.partners)
     count, end, rng = len(owner), catalogue.end, planter.rng
     shipped = ordered + uniform_int(rng, 4 * HOUR, 24 * HOUR, count)
     delivered = ordered + uniform_int(rng, DAY, 5 * DAY, count)
@@ -260,5 +260,5 @@ def _follow_up_orders(catalogue: Catalogue, planter: EffectPlanter, customers: C
         "currency": dictionary_column(CURRENCIES, currency),
         "updated_at": timestamps(updated),
     })
-    items = _order_items_table(catalogue, rng, ordered, currency, order_ids, np.arange(count), product)
+    items = _order_items_table(catalogue, rng, ordered, currency, order_ids, line_order, product)
     return table, items

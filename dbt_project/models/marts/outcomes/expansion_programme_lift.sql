@@ -1,13 +1,16 @@
-{#- Did the offers work? Per programme (cross_sell: recommendations, from cross_sell_outcomes; upsell: upgrade
-    flags, from upgrade_outcomes) and month of send: the treated and holdout groups, their conversion rates
-    (ordered the recommended product / moved to a higher tier within the outcome window), the difference
+{#- Did the offers work? Per programme (cross_sell: e-mails, one per customer and as-of date, from the
+    recommendations of cross_sell_outcomes; upsell: upgrade flags, from upgrade_outcomes) and month of send: the
+    treated and holdout groups, their conversion rates (ordered a recommended product / moved to a higher tier
+    within the outcome window), the difference
     treated - holdout with its 95 % interval by Newcombe's hybrid score method (macros/outcomes/
     two_proportion_interval.sql), and the incremental conversions, revenue (cross-sell) or MRR (upsell).
 
     The groups hold the measured rows (is_measured): capped rows, of either group, are left out of both and
     counted in capped_count; upsell flags on the top tier (which cannot move up) are counted in
     excluded_count. Incremental value = treated_count x (treated value per row - holdout value per row): what
-    the treated rows brought beyond what the same number of held-out rows did. A month with any window still
+    the treated rows brought beyond what the same number of held-out rows did. The cross-sell unit is the
+    e-mail, not the recommendation: the holdout is drawn per customer, and the products of one e-mail are bought
+    or ignored together, so only e-mails are independent draws for the interval. A month with any window still
     open (open_window_count > 0, is_window_closed false) is still moving: its rates count what has happened
     so far. -#}
 {%- set cross_sell_window_days = var('cross_sell_outcome_window_days') | int -%}
@@ -20,6 +23,22 @@ cross_sell_outcomes as (
 
 upgrade_outcomes as (
     select * from {{ ref('upgrade_outcomes') }}
+),
+
+{# One row per e-mail: a customer's recommendations of one as-of date share their holdout, cap and window. #}
+cross_sell_emails as (
+    select
+        recommended_on,
+        customer_id,
+        max(window_closes_at) as window_closes_at,
+        sum(revenue_usd) as revenue_usd,
+        max(case when is_holdout then 1 else 0 end) = 1 as is_holdout,
+        max(case when is_capped then 1 else 0 end) = 1 as is_capped,
+        max(case when is_measured then 1 else 0 end) = 1 as is_measured,
+        max(case when has_converted then 1 else 0 end) = 1 as has_converted,
+        min(case when is_window_closed then 1 else 0 end) = 1 as is_window_closed
+    from cross_sell_outcomes
+    group by recommended_on, customer_id
 ),
 
 programme_rows as (
@@ -35,7 +54,7 @@ programme_rows as (
         cast({{ dbt.date_trunc('month', 'recommended_on') }} as date) as send_month,
         {{ cross_sell_window_days }} as window_days,
         cast(null as decimal(18, 2)) as mrr_gained_usd
-    from cross_sell_outcomes
+    from cross_sell_emails
     union all
     select
         is_holdout,
@@ -105,7 +124,7 @@ intervals as (
 presented as (
     select
         *,
-        case when programme = 'cross_sell' then 'recommendation' else 'upgrade flag' end as unit,
+        case when programme = 'cross_sell' then 'e-mail' else 'upgrade flag' end as unit,
         round(treated_rate, 6) as treated_conversion_rate,
         round(holdout_rate, 6) as holdout_conversion_rate,
         round(rate_difference, 6) as conversion_rate_difference,

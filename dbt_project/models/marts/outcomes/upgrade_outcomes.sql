@@ -7,7 +7,8 @@
     and before the as-of instant, whose plan is of the flagged plan's family and of a higher tier than the
     flagged one (the recommended plan or any other above it). Its MRR gained is the tier-change MRR of the
     month it took effect in (int_mrr_changes_explained.tier_change_mrr, USD at that month's rate; seat, price,
-    add-on and FX changes are not counted), 0 without an upgrade. A flag on the top tier of its family cannot
+    add-on and FX changes are not counted), 0 without an upgrade, and 0 in a month the account began paying in
+    (a converted trial or an ended pause: that month's MRR is all new or reactivation MRR). A flag on the top tier of its family cannot
     move up (can_move_up false). Only the plan lines of flagged customers that start after their first flag
     are read. Rows recorded before holdouts existed (is_holdout NULL) have no control group and are left out. -#}
 {%- set window_days = var('upsell_outcome_window_days') | int -%}
