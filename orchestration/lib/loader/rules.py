@@ -28,7 +28,11 @@ def blank_to_null(name: str, source_type: str | None) -> str:
     if source_type is None:
         return "null"
     if source_type == "VARCHAR":
-        return f"nullif(trim(src.{quote(name)}), '')"
+        # trim() copies every string; only values with a space at either end need it (the same result, a few
+        # times cheaper on a column of 100M identifiers).
+        value = f"src.{quote(name)}"
+        return f"(case when {value} like ' %' or {value} like '% ' then nullif(trim({value}), '') " \
+               f"else nullif({value}, '') end)"
     return f"src.{quote(name)}"
 
 

@@ -112,23 +112,55 @@ class TableLoad:
         """The columns a raw row keeps of its origin: versioned tables keep them, to supersede it exactly later."""
         return ["_source_file", "_source_row"] if self.table.versioned_by else []
 
+    @property
+    def key_hashes(self) -> str:
+        """The hashes of the loaded rows' keys, kept beside the raw table so that an incremental load checks its new
+        keys against every loaded one by scanning integers rather than the key columns."""
+        return f"{AUDIT_SCHEMA}.{quote('key_hashes__' + self.table.name)}"
+
     def run(self) -> LoadResult:
         rules = row_rules(self.table, {column.name: self.source.type_of(column.name) for column in self.table.columns})
         self.con.execute(f"create or replace temp table {REJECTS} as {rejects_sql(self.table, self.source, rules)}")
         rejects = REJECTS if count(self.con, f"select 1 from {REJECTS}") else None
-        self.settle_keys(rejects)
         fingerprinted = self.fingerprint(FINGERPRINT_BEFORE)
+        if not self.incremental:
+            self.write_passing_rows(rejects)
+        self.settle_keys(rejects)
         displaced = self.write_superseded()
         self.write_quarantine(rules)
         self.write_raw()
         return self.result(rules, displaced, fingerprinted)
 
+    def write_passing_rows(self, rejects: str | None) -> None:
+        """A full load writes every row that broke no rule straight to raw, then hashes the stored keys: one write
+        of the source, and the repeated keys found on the stored (cheap to read) column rather than the files."""
+        anti = f"anti join {rejects} as rejects using (_source_file, _source_row)" if rejects else ""
+        columns = typed_columns(self.table, self.source) + [f"src.{name}" for name in self.position]
+        try:
+            self.con.execute(f"create or replace table {self.raw} as "
+                             f"select {', '.join(columns)} from ({self.source.sql}) as src {anti}")
+        except duckdb.Error as error:
+            raise LandingError(f"Could not read the {self.table.name} files in "
+                               f"{self.source.files[0].parent}: {duckdb_reason(error)}.") from None
+        self.con.execute(f"create or replace table {self.key_hashes} as "
+                         f"select hash({column_list(self.table.key)}) as key_hash from {self.raw}")
+
     def settle_keys(self, rejects: str | None) -> None:
-        con, table, source, existing = self.con, self.table, self.source, self.incremental
-        con.execute(f"create or replace temp table {keys.CANDIDATES} as "
-                    f"{keys.candidates_sql(table, source, rejects, existing)}")
+        """The candidates (key hashes held twice), the rows behind them and their fates."""
+        con, table, source = self.con, self.table, self.source
+        if self.incremental:
+            passing = keys.passing_rows(source, rejects)
+            new_hashes = f"select {keys.key_hash(table, source)} as key_hash from ({passing}) as src"
+            con.execute(f"create or replace temp table _new_key_hashes as {new_hashes}")
+            candidates = f"""select key_hash from _new_key_hashes group by key_hash having count(*) > 1
+                             union select key_hash from _new_key_hashes semi join {self.key_hashes} using (key_hash)"""
+        else:
+            candidates = f"select key_hash from {self.key_hashes} group by key_hash having count(*) > 1"
+        con.execute(f"create or replace temp table {keys.CANDIDATES} as {candidates}")
+        # No candidate: the keyed rows are none, and the source is not read again to find that out.
+        nothing = "" if count(con, f"select 1 from {keys.CANDIDATES}") else " limit 0"
         con.execute(f"create or replace temp table {keys.KEYED} as "
-                    f"{keys.keyed_rows_sql(table, source, rejects, existing)}")
+                    f"select * from ({keys.keyed_rows_sql(table, source, rejects, self.incremental)}){nothing}")
         con.execute(f"create or replace temp table {keys.FATE} as {keys.fate_sql(table)}")
         con.execute(f"""create or replace temp table {DROPPED} as
             select _source_file, _source_row from {REJECTS}
@@ -185,17 +217,38 @@ class TableLoad:
         return f"select {', '.join(columns)} from ({self.source.sql}) as src {dropped}"
 
     def write_raw(self) -> None:
+        if not self.incremental:
+            self.settle_repeated_keys_in_raw()
+            return
         rows = self.new_rows()
         try:
-            if self.incremental:
-                self.con.execute(f"insert into {self.raw} by name {rows}")
-            else:
-                self.con.execute(f"create or replace table {self.raw} as {rows}")
+            self.con.execute(f"insert into {self.raw} by name {rows}")
         except duckdb.Error as error:
             raise LandingError(f"Could not read the {self.table.name} files in "
                                f"{self.source.files[0].parent}: {duckdb_reason(error)}.") from None
-        if self.incremental:
-            self.record_partitions(rows)
+        self.con.execute(f"insert into {self.key_hashes} select key_hash from _new_key_hashes "
+                         f"semi join ({self.new_key_positions()}) using (key_hash)")
+        self.record_partitions(rows)
+
+    def new_key_positions(self) -> str:
+        """The key hashes of the new rows that were loaded (not dropped by a rule or a repeated key)."""
+        return (f"select {keys.key_hash(self.table, self.source)} as key_hash from ({self.new_rows_source()}) as src")
+
+    def new_rows_source(self) -> str:
+        dropped = f"anti join {DROPPED} as dropped using (_source_file, _source_row)" \
+            if count(self.con, f"select 1 from {DROPPED}") else ""
+        return f"select src.* from ({self.source.sql}) as src {dropped}"
+
+    def settle_repeated_keys_in_raw(self) -> None:
+        """After a full load wrote every passing row: the rows of repeated keys leave raw, and each key's winner
+        (the loaded version, the first row in file order) goes back, so raw holds each key once."""
+        if not count(self.con, f"select 1 from {keys.FATE} where _fate <> 'loaded'"):
+            return
+        names = (*self.table.column_names, *self.source.extras, *self.position)
+        self.con.execute(f"delete from {self.raw} where hash({column_list(self.table.key)}) in "
+                         f"(select key_hash from {keys.CANDIDATES})")
+        winners = self.fate_rows("fate._fate = 'loaded'")
+        self.con.execute(f"insert into {self.raw} by name select {column_list(names)} from ({winners})")
 
     def fingerprint(self, name: str) -> bool:
         """Fingerprint the raw table's partitions before a full load replaces it (False: nothing to compare)."""
@@ -255,6 +308,8 @@ def plan_for(con: duckdb.DuckDBPyConnection, table: Table, landing: Path, full_r
     table_files = find_table_files(landing, table.name)
     raw_exists = table_exists(con, RAW_SCHEMA, table.name)
     plan = files.plan_load(con, table.name, table_files, raw_exists, full_refresh)
+    if plan.mode == "incremental" and not table_exists(con, AUDIT_SCHEMA, f"key_hashes__{table.name}"):
+        return files.Plan("full", table_files, "no index of the loaded keys yet")
     stale = stale_references(con, table) if raw_exists and plan.mode != "full" else None
     if stale:
         return files.Plan("full", table_files, stale)
@@ -273,7 +328,8 @@ def stale_references(con: duckdb.DuckDBPyConnection, table: Table, exists: Calla
     for column, rule, parent, keys_sql in parent_keys(table):
         when = f" and {on_alias(column.references_when, 'child')}" if column.references_when else ""
         orphans = count(con, f"""select 1 from {RAW_SCHEMA}.{quote(table.name)} as child
-            where child.{quote(column.name)} is not null{when} and child.{quote(column.name)} not in ({keys_sql})""")
+            where child.{quote(column.name)} is not null{when} and child.{quote(column.name)} not in ({keys_sql})""") \
+            if reloaded_since(con, parent, table.name) else 0
         if orphans:
             return f"{orphans:,} loaded rows point at {parent} keys that are gone"
         if exists(QUARANTINE_SCHEMA, table.name):
@@ -283,6 +339,13 @@ def stale_references(con: duckdb.DuckDBPyConnection, table: Table, exists: Calla
             if found:
                 return f"{found:,} quarantined rows now find their {parent} key"
     return None
+
+
+def reloaded_since(con: duckdb.DuckDBPyConnection, parent: str, child: str) -> bool:
+    """Whether `parent` had a full load after `child`'s last load (only a full load can remove keys)."""
+    return con.execute(f"""select count(*) from {LOAD_HISTORY} where table_name = ? and mode = 'full'
+                           and load_id > (select coalesce(max(load_id), 0) from {LOAD_HISTORY} where table_name = ?)""",
+                       [parent, child]).fetchone()[0] > 0
 
 
 def parent_keys(table: Table) -> list[tuple[Column, str, str, str]]:
