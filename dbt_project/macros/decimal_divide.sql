@@ -31,3 +31,13 @@
         as decimal(38, {{ scale }})
     )
 {%- endmacro %}
+
+{#- Spark: a DECIMAL(38, s) divided by an integer would lose its scale (Spark keeps 38 digits and cuts the scale to
+    6), so the numerator is cast to 28 digits (18 before the point) and the denominator to an integer DECIMAL: the
+    quotient keeps 20 decimals, and the cast rounds it half away from zero at the kept digit, as DuckDB's does. -#}
+{% macro spark__decimal_divide(numerator, denominator, scale) -%}
+    cast(
+        cast({{ numerator }} as decimal(28, {{ scale }})) / cast(nullif({{ denominator }}, 0) as decimal(10, 0))
+        as decimal(38, {{ scale }})
+    )
+{%- endmacro %}

@@ -13,6 +13,7 @@ from orchestration.defs.resources import run_config_resources
 from orchestration.lib import warehouse
 from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB
 from orchestration.lib.settings import Settings
+from orchestration.lib.spark import warehouse as spark_warehouse
 from orchestration.run.progress import progress_logger
 from orchestration.run.summary import RunOutcome, format_summary, outcome_from_events
 
@@ -59,6 +60,8 @@ def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
           contextlib.redirect_stdout(sink)):
         result = job.execute_in_process(run_config=run_config(job, settings), instance=instance,
                                         raise_on_error=False)
+    if settings.target == "spark":  # the summary reads what dbt-spark wrote through the DuckDB file's views
+        spark_warehouse.refresh_views_of(settings.warehouse, settings.spark_dir)
     outcome = outcome_from_events(result.all_events, result.success, [node.name for node in job.graph.nodes])
     outcome.seconds = time.perf_counter() - started
     outcome.summary = format_summary(settings, outcome, dbt_output)

@@ -103,6 +103,9 @@ class SparkConnection:
 
 
 def prepare_warehouse(con: SparkConnection) -> None:
+    """The schemas and the audit tables, when the warehouse does not have them yet (metastore calls are slow)."""
+    if all(con.spark.catalog.tableExists(name) for name in AUDIT_TABLES):
+        return
     for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA, SUPERSEDED_SCHEMA, AUDIT_SCHEMA):
         con.run(f"create database if not exists {schema}")
     for name, columns in AUDIT_TABLES.items():

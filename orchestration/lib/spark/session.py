@@ -31,9 +31,10 @@ def spark_conf(directory: Path, master: str = DEFAULT_MASTER) -> dict[str, str]:
     """Every setting of the session (the spark output of profiles.yml repeats them as server_side_parameters).
 
     - UTC everywhere, instants as microsecond Parquet timestamps (DuckDB reads them as they are);
-    - no ANSI mode: a division by zero or a failed cast is NULL, as in the DuckDB models' SQL;
+    - no ANSI mode: a division by zero or a failed cast is NULL, as in the DuckDB models' SQL; decimal
+      arithmetic keeps its scale (money stays exact to the cent and to the 10th decimal of a monthly amount);
     - `create table` without `using` makes a Parquet table, never a Hive text table;
-    - a small local machine: two shuffle partitions, no UI, loopback only.
+    - a small local machine: two shuffle partitions, no UI, loopback only; partitions found from the folders.
     """
     directory = directory.resolve()
     return {
@@ -49,10 +50,15 @@ def spark_conf(directory: Path, master: str = DEFAULT_MASTER) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
+        # A DECIMAL(38, 10) times an integer keeps its 10 decimals, as on DuckDB (Spark would cut them to 6).
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
         "spark.sql.legacy.createHiveTableByDefault": "false",
         "spark.sql.sources.default": "parquet",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # The partitions of a Parquet table are its folders, not metastore rows: a table of a thousand days
+        # registers in milliseconds instead of a thousand metastore calls.
+        "spark.sql.hive.manageFilesourcePartitions": "false",
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }

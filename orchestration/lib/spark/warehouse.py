@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib import warehouse
 from orchestration.lib.loader.sql import literal, quote
 
 STAGED_SUFFIX = "__staged"
@@ -58,3 +59,15 @@ def refresh_views(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> int:
         con.execute(f"create or replace view {quote(schema)}.{quote(table)} as {sql}")
         made += 1
     return made
+
+
+def refresh_views_of(warehouse_file: Path, spark_dir: Path) -> None:
+    """`refresh_views` on the warehouse file, when it can be opened (else the reader says why it cannot read)."""
+    try:
+        con = warehouse.connect(warehouse_file)
+    except warehouse.WarehouseError:
+        return
+    try:
+        refresh_views(con, spark_dir)
+    finally:
+        con.close()
