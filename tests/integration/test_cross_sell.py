@@ -27,12 +27,12 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.contract import TABLES
-from tests.conftest import AS_OF, run_dbt
+from tests.conftest import AS_OF, load_landing, run_dbt
 
 AS_OF_TS = datetime.fromisoformat(AS_OF) + timedelta(days=1)  # the as-of instant: the end of AS_OF, UTC
 LOOKBACK_DAYS = 365
 MIN_PAIR_ORDERS = 12
-CROSS_SELL = "+path:models/marts/cross_sell stg_raw__customers"
+CROSS_SELL = "+path:models/marts/cross_sell stg_raw__customers +int_basket_orders_windowed"
 CROSS_SELL_TESTS = "path:tests/cross_sell"
 TOLERANCE = 1e-9
 
@@ -42,22 +42,26 @@ TOLERANCE = 1e-9
 # ---------------------------------------------------------------------------------------------------------
 
 def write_raw_warehouse(path: Path, frames: dict[str, pd.DataFrame]) -> Path:
-    """A warehouse whose `raw` tables (all of the contract's, typed as it says) hold `frames`."""
-    con = duckdb.connect(str(path))
+    """A warehouse loaded, through the load job `expansion run` uses, from landing files holding `frames` (every
+    contract table, empty where no frame is given, typed as the contract says)."""
+    landing = path.parent / f"{path.stem}-landing"
+    landing.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
-        con.execute("create schema raw")
         for table in TABLES:
             columns = ", ".join(f'"{column.name}" {column.type}' for column in table.columns)
-            con.execute(f"create table raw.{table.name} ({columns})")
+            con.execute(f"create or replace table landing_rows ({columns})")
             frame = frames.get(table.name)
             if frame is not None and len(frame):
                 con.register("frame", frame)
                 names = ", ".join(f'"{name}"' for name in frame.columns)
-                con.execute(f"insert into raw.{table.name} ({names}) select {names} from frame")
+                con.execute(f"insert into landing_rows ({names}) select {names} from frame")
                 con.unregister("frame")
+            con.execute(f"copy landing_rows to '{landing / (table.name + '.parquet')}' (format parquet)")
     finally:
         con.close()
+    load_landing(landing, path, path.parent / f"{path.stem}-target", max_quarantine_share=1.0, gates=False)
     return path
 
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+import orchestration.lib.loader.changes as changes
+import orchestration.lib.loader.files as files
+import orchestration.lib.loader.keys as keys
 from orchestration.lib.contract import ALWAYS_KNOWN_CURRENCIES, Column, Rule, Table
-from orchestration.lib.loader import changes, files, keys
 from orchestration.lib.loader.rules import rejects_sql, row_rules, typed_columns
 from orchestration.lib.loader.sources import Source, find_table_files, read_source
 from orchestration.lib.loader.sql import DUCKDB, Dialect, LandingError, column_list, duckdb_reason, literal, quote
