@@ -2,7 +2,7 @@
 
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from pydantic import Field
 from orchestration.defs.resources import AsOfResource, DbtResource, WarehouseResource, settings_from_environment
 from orchestration.lib.dbt_manifest import ensure_manifest
 from orchestration.lib.dbt_results import failure_sentence
-from orchestration.lib.names import DBT_OP
+from orchestration.lib.mart_metadata import mart_metadata
+from orchestration.lib.names import DBT_OP, MARTS_SCHEMA
 from orchestration.lib.settings import dbt_vars_json
 
 
@@ -51,6 +52,47 @@ def dbt_build_args(vars_: Mapping[str, Any], warehouse: str, as_of_date: str, fu
     return ["build", "--vars", dbt_vars_json(values), *(["--full-refresh"] if full_refresh else [])]
 
 
+def asset_key_of(context: dg.AssetExecutionContext, event: Any) -> dg.AssetKey:
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name)
+    return getattr(event, "asset_key", None) or dg.AssetKey(["-"])
+
+
+def marts_and_their_descendants(assets_def: dg.AssetsDefinition) -> set[dg.AssetKey]:
+    """The marts of the dbt assets and every asset downstream of one: their outputs wait for the marts' metadata,
+    and a multi-asset yields its outputs in dependency order."""
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for key, deps in assets_def.asset_deps.items():
+        for dep in deps:
+            children.setdefault(dep, set()).add(key)
+    held = {key for key in assets_def.keys if key.path[0] == MARTS_SCHEMA}
+    frontier = list(held)
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child not in held:
+                held.add(child)
+                frontier.append(child)
+    return held
+
+
+def with_mart_metadata(context: dg.AssetExecutionContext, events: list, warehouse: WarehouseResource) -> Iterator:
+    """The held events in their order, each mart's materialization with its row count, a Markdown preview and its
+    figures (NRR, GRR, the lift: numbers the UI plots across runs), read once dbt has ended."""
+    if not events:
+        return
+    with warehouse.connect(read_only=True) as con:
+        for event in events:
+            key = asset_key_of(context, event)
+            if isinstance(event, dg.Output) and key.path[0] == MARTS_SCHEMA:
+                name = key.path[-1]
+                extra = mart_metadata(con, name)
+                metadata = {"dagster/row_count": dg.MetadataValue.int(extra.pop("rows")),
+                            "preview": dg.MetadataValue.md(extra.pop("preview")),
+                            **{key: dg.MetadataValue.float(value) for key, value in extra.items()}}
+                event = event.with_metadata({**event.metadata, **metadata})
+            yield event
+
+
 def stop(process: subprocess.Popen) -> None:
     """End the dbt process if the step stops before it did: a dbt left running holds the warehouse file."""
     if process.poll() is None:
@@ -73,8 +115,15 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
         target = Path(dbt.target_path) / DBT_OP
         args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat(), config.full_refresh)
         invocation = dbt.cli(args, context=context, target_path=target)
+        held_keys = marts_and_their_descendants(context.assets_def)
+        held: list = []  # the marts' events (and what comes after them), until dbt has let go of the warehouse
         try:
-            yield from invocation.stream()
+            for event in invocation.stream():
+                if held or asset_key_of(context, event) in held_keys:
+                    held.append(event)
+                else:
+                    yield event
+            yield from with_mart_metadata(context, held, warehouse)
         except DagsterDbtCliRuntimeError:
             sentence = failure_sentence(target / "run_results.json", target / "dbt.log")
             raise dg.Failure(description=sentence, allow_retries=False) from None
