@@ -48,6 +48,8 @@ def spark_conf(directory: Path, master: str = DEFAULT_MASTER) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
+        # No progress bar: it would break the lines of dbt's JSON log that dagster-dbt reads its events from.
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
         # A DECIMAL(38, 10) times an integer keeps its 10 decimals, as on DuckDB (Spark would cut them to 6).
