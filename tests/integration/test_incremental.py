@@ -84,10 +84,13 @@ def test_daily_incremental_runs_end_where_a_full_refresh_ends(small_landing: Pat
     assert modes["usage_events"] == modes["orders"] == modes["order_items"] == "incremental"
     assert modes["subscription_items"] == "full" and modes["products"] == "full"  # rewritten files
     assert modes["plans"] == "unchanged"
-    rebuilt_days = read_warehouse(incremental, "select count(distinct day) from intermediate.int_usage_events_daily "
-                                               "where _load_id = (select max(_load_id) from "
-                                               "intermediate.int_usage_events_daily)")[0][0]
-    assert rebuilt_days == 1  # the daily refresh aggregated one day of usage
+    rebuilt = read_warehouse(incremental, "select min(order_date), max(order_date), count(distinct order_date) from "
+                                          "intermediate.int_copurchase_counts_daily where _load_id = "
+                                          "(select max(_load_id) from intermediate.int_copurchase_counts_daily)")[0]
+    assert rebuilt[2] <= 3 and rebuilt[1] <= LAST_DAY  # the daily refresh recounted the days that changed only
+    months = read_warehouse(incremental, "select count(distinct month) from marts.mrr_monthly where _load_id = "
+                                         "(select max(_load_id) from marts.mrr_monthly)")[0][0]
+    assert months == 1  # and rewrote the as-of month of mrr_monthly
 
     full = isolated_env / "full.duckdb"
     shutil.copy(history_before_last, full)
@@ -99,7 +102,7 @@ def test_daily_incremental_runs_end_where_a_full_refresh_ends(small_landing: Pat
     compared = {difference.table for difference in differences}
     assert {"marts.copurchase_pairs", "marts.mrr_monthly", "marts.nrr_monthly", "marts.upgrade_trigger_accounts",
             "marts.cross_sell_recommendations", "raw.orders", "quarantine.orders", "superseded.orders",
-            "intermediate.int_usage_events_daily", "intermediate.int_copurchase_counts_daily"} <= compared
+            "intermediate.int_copurchase_counts_daily"} <= compared
     # the late orders, the cancellations and the correction reached the marts
     late = list(changes.hold_back)
     assert read_warehouse(incremental, f"select count(*) from raw.orders where order_id in "

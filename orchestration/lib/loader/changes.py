@@ -1,12 +1,11 @@
 """What each load changed, by partition, for the incremental dbt models: `audit.changed_partitions`.
 
-The dbt models that are incremental rebuild only the partitions a load touched: the days of `usage_events`
-(by `occurred_at`), of `orders` and `order_items` (by the order's `ordered_at`), the customers of
-`subscription_items` and `customers`, and the (currency, month) pairs of `fx_rates`. An incremental load records
-the partitions
-of the rows it added and of the versions it displaced; a full load compares a fingerprint of every partition
-before and after and records those that differ (the first load of a table records `all`). A model keeps the
-highest load id it has seen and rebuilds the partitions recorded after it.
+The dbt models that are incremental rebuild only the partitions a load touched: the days of `orders` and
+`order_items` (by the order's `ordered_at`), the customers of `subscription_items` and `customers`, and the
+(currency, month) pairs of `fx_rates`. An incremental load records the partitions of the rows it added and of
+the versions it displaced; a full load compares a fingerprint of every partition before and after and records
+those that differ (the first load of a table records `all`). A model keeps the highest load id it has seen and
+rebuilds the partitions recorded after it.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ CHANGES = f"{AUDIT_SCHEMA}.changed_partitions"
 
 # table -> (kind, expression over the table's own columns, aliased `landing_row`; {month} is the dialect's month text)
 PARTITIONS: dict[str, tuple[str, str]] = {
-    "usage_events": ("day", "cast(landing_row.occurred_at as date)"),
     "orders": ("day", "cast(landing_row.ordered_at as date)"),
     "order_items": ("day", "cast(parent.ordered_at as date)"),
     "subscription_items": ("customer", "landing_row.customer_id"),

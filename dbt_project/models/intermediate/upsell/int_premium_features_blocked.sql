@@ -6,8 +6,8 @@
 
 with
 
-usage_days as (
-    select * from {{ ref('int_usage_events_daily') }}
+usage_events as (
+    select * from {{ ref('stg_raw__usage_events') }}
 ),
 
 customer_plans as (
@@ -26,23 +26,23 @@ plan_upgrade_paths as (
     every premium feature of its plan before the blocked rows are joined (4M rows at scale 100). -#}
 blocked_features as (
     select
-        usage_days.customer_id,
+        usage_events.customer_id,
         customer_plans.plan_id,
-        usage_days.feature,
-        cast(sum(usage_days.events) as bigint) as blocked_events_30d,
-        max(usage_days.last_occurred_at) as last_blocked_at
-    from usage_days
+        usage_events.feature,
+        count(*) as blocked_events_30d,
+        max(usage_events.occurred_at) as last_blocked_at
+    from usage_events
     inner join customer_plans
-        on usage_days.customer_id = customer_plans.customer_id
+        on usage_events.customer_id = customer_plans.customer_id
     where
-        usage_days.metric = 'feature_blocked'
-        and usage_days.feature is not null
-        and usage_days.day >= cast({{ window_start }} as date)
-        and usage_days.day <= {{ as_of_date() }}
+        usage_events.metric = 'feature_blocked'
+        and usage_events.feature is not null
+        and usage_events.occurred_at >= {{ window_start }}
+        and usage_events.occurred_at < {{ as_of_ts() }}
     group by
-        usage_days.customer_id,
+        usage_events.customer_id,
         customer_plans.plan_id,
-        usage_days.feature
+        usage_events.feature
 ),
 
 blocked_feature_names as (

