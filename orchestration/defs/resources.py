@@ -43,14 +43,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A UTC connection, closed afterwards; a file held by another process fails the step in one sentence."""
+        """A UTC connection, closed afterwards; a file held by another process fails the step in one sentence.
+
+        On Spark the views of the Spark tables are brought up to date first (a read-only connection cannot)."""
+        if self.on_spark:
+            spark_warehouse.refresh_views_of(Path(self.path), Path(self.spark_dir))
         try:
             con = warehouse.connect(Path(self.path), read_only=read_only)
         except warehouse.WarehouseError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         try:
-            if self.on_spark and not read_only:
-                spark_warehouse.refresh_views(con, Path(self.spark_dir))
             yield con
         finally:
             con.close()

@@ -26,7 +26,8 @@ def definitions() -> dg.Definitions:
 
 def test_dbt_build_args_pass_vars_as_sorted_json_with_the_warehouse() -> None:
     args = dbt_build_args({"cross_sell_top_n": 5}, "/w/x.duckdb", "2026-11-22")
-    assert args[:2] == ["build", "--vars"]
+    assert args[:2] == ["build", "--vars"] and args[3:] == ["--exclude-resource-type", "unit_test"]
+    assert dbt_build_args({}, "/w", "2026-11-22", full_refresh=True)[-1] == "--full-refresh"
     assert json.loads(args[2]) == {"as_of_date": "2026-11-22", "cross_sell_top_n": 5, "warehouse_path": "/w/x.duckdb"}
     assert list(json.loads(args[2])) == sorted(json.loads(args[2]))
 
@@ -96,7 +97,10 @@ def test_the_settings_reach_every_resource_as_run_configuration(definitions: dg.
                         dbt_vars={"as_of_date": "2026-11-22"})
     job = definitions.resolve_job_def(REFRESH_JOB)
     config = run_config(job, settings)
-    assert config["resources"]["warehouse"] == {"config": {"path": str(tmp_path / "w.duckdb")}}
+    assert config["resources"]["warehouse"] == {"config": {"path": str(tmp_path / "w.duckdb"), "engine": "duckdb",
+                                                           "spark_dir": str(tmp_path / "w.spark"),
+                                                           "spark_master": "local[2]"}}
+    assert config["resources"]["dbt"]["config"]["target"] == "duckdb"
     assert config["resources"]["landing"]["config"]["max_quarantine_share"] == 0.2
     assert config["ops"]["dbt_build"]["config"] == {"vars": {}, "full_refresh": False}
     assert config["resources"]["as_of"] == {"config": {"as_of_date": "2026-11-22"}}
