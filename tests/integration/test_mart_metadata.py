@@ -43,6 +43,7 @@ def test_marts_carry_row_counts_previews_and_plotted_figures(loaded_warehouse: P
     assert isinstance(materializations["nrr_monthly"]["nrr_12m"], dg.FloatMetadataValue)
     closed = read_warehouse(warehouse, "select programme, conversion_rate_difference from "
                                        "marts.expansion_programme_lift where is_window_closed "
-                                       "qualify row_number() over (partition by programme order by send_month desc) = 1")
+                                       "qualify row_number() over (partition by programme "
+                                       "order by send_month desc) = 1")
     for programme, difference in closed:
         assert materializations["expansion_programme_lift"][f"{programme}_lift"].value == pytest.approx(difference)

@@ -8,6 +8,7 @@ check the contract's promises again from Python, independently of the SQL.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from decimal import Decimal
@@ -206,3 +207,18 @@ def test_changes_are_explained_to_the_cent(con: duckdb.DuckDBPyConnection) -> No
         assert (explained[column] != 0).any(), column
     starts = explained[explained["movement"].isin(["new", "reactivation", "churn"])]
     assert (starts[["tier_change_mrr", "seat_change_mrr", "price_change_mrr", "fx_change_mrr"]] == 0).all().all()
+
+
+def test_every_dbt_unit_test_ran_and_passed(built_warehouse: Path) -> None:
+    """`expansion run` leaves dbt's unit tests out (they check SQL, not data); the suite's dbt build runs them all."""
+    import yaml
+
+    from orchestration.lib import paths
+
+    defined = {test["name"] for path in (paths.DBT_PROJECT_DIR / "models").rglob("_*.yml")
+               for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])}
+    results = json.loads((built_warehouse.parent / "target" / "run_results.json").read_text())["results"]
+    ran = {result["unique_id"].split(".")[-1]: result["status"] for result in results
+           if result["unique_id"].startswith("unit_test.")}
+    assert len(defined) >= 35
+    assert ran == dict.fromkeys(defined, "pass")
