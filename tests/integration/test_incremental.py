@@ -84,13 +84,22 @@ def test_daily_incremental_runs_end_where_a_full_refresh_ends(small_landing: Pat
     assert modes["usage_events"] == modes["orders"] == modes["order_items"] == "incremental"
     assert modes["subscription_items"] == "full" and modes["products"] == "full"  # rewritten files
     assert modes["plans"] == "unchanged"
-    rebuilt = read_warehouse(incremental, "select min(order_date), max(order_date), count(distinct order_date) from "
-                                          "intermediate.int_copurchase_counts_daily where _load_id = "
-                                          "(select max(_load_id) from intermediate.int_copurchase_counts_daily)")[0]
-    assert rebuilt[2] <= 3 and rebuilt[1] <= LAST_DAY  # the daily refresh recounted the days that changed only
-    months = read_warehouse(incremental, "select count(distinct month) from marts.mrr_monthly where _load_id = "
-                                         "(select max(_load_id) from marts.mrr_monthly)")[0][0]
-    assert months == 1  # and rewrote the as-of month of mrr_monthly
+    rebuilt = {row[0].isoformat() for row in read_warehouse(
+        incremental, "select distinct order_date from intermediate.int_copurchase_counts_daily where _load_id = "
+                     "(select max(_load_id) from intermediate.int_copurchase_counts_daily)")}
+    changed = {row[0] for row in read_warehouse(
+        incremental, "select distinct value from audit.changed_partitions as changes where kind = 'day' and "
+                     "load_id = (select max(load_id) from audit.changed_partitions where table_name = "
+                     "changes.table_name) and table_name in ('orders', 'order_items')")}
+    # the daily refresh recounted the days whose orders changed (new, late, cancelled), and only those
+    assert rebuilt == changed and 0 < len(rebuilt) <= 5 and max(rebuilt) <= LAST_DAY.isoformat(), (rebuilt, changed)
+    months = read_warehouse(incremental, "select distinct month, _load_id = (select max(_load_id) from "
+                                         "marts.mrr_monthly) from marts.mrr_monthly order by month")
+    rewritten = [row[1] for row in months]
+    # mrr_monthly rewrote the months from the first one a changed customer's history touches up to the as-of
+    # month, and kept the months before it
+    first = rewritten.index(True)
+    assert all(rewritten[first:]) and not any(rewritten[:first]) and first > 0, months
 
     full = isolated_env / "full.duckdb"
     shutil.copy(history_before_last, full)

@@ -65,7 +65,7 @@ def test_end_to_end_run_loads_builds_and_reports(small_landing: Path, isolated_e
     # dbt's own log lines go to a file, not into the summary on stdout
     assert "START sql" not in output
     dbt_output = Path(output.split("dbt's own output: ")[1].split()[0])
-    assert "START sql table model marts.mrr_monthly" in dbt_output.read_text()
+    assert "START sql incremental model marts.mrr_monthly" in dbt_output.read_text()
 
     # Same input, same as_of_date: identical marts.
     second = isolated_env / "second.duckdb"

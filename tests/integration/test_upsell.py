@@ -124,7 +124,8 @@ class UpsellRuns:
     day_one: dict[str, dict]  # customer_id -> mart row as of AS_OF
     day_two: dict[str, dict]  # as of NEXT_DAY, same input, history of AS_OF in place
     day_two_rerun: dict[str, dict]  # NEXT_DAY again
-    day_two_full_refresh: dict[str, dict]  # NEXT_DAY with --full-refresh (history reset)
+    day_two_full_refresh: dict[str, dict]  # NEXT_DAY with --full-refresh (the flag history is kept)
+    day_two_history_dropped: dict[str, dict]  # NEXT_DAY after the flag history table was dropped
     day_two_candidates: dict[str, dict]  # int_upgrade_signals_evaluated flag candidates as of NEXT_DAY
     history_keys: list[tuple[str, object]]  # (customer_id, flagged_on) of the history after the rerun
     expected: dict[str, dict]  # EXPECTED_SQL: eligible accounts with their signals, as of AS_OF
@@ -165,8 +166,14 @@ def upsell_runs(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
         warehouse, "select customer_id, flagged_on from intermediate.int_upgrade_flag_history")]
     run_dbt(["run", "--select", UPSELL_MODELS, "--full-refresh"], warehouse, target, {"as_of_date": NEXT_DAY})
     day_two_full_refresh = by_customer(fetch(warehouse, mart))
+    con = duckdb.connect(str(warehouse))
+    con.execute("drop table intermediate.int_upgrade_flag_history")
+    con.close()
+    run_dbt(["run", "--select", UPSELL_MODELS], warehouse, target, {"as_of_date": NEXT_DAY})
+    day_two_history_dropped = by_customer(fetch(warehouse, mart))
     yield UpsellRuns(
         day_one=day_one, day_two=day_two, day_two_rerun=day_two_rerun, day_two_full_refresh=day_two_full_refresh,
+        day_two_history_dropped=day_two_history_dropped,
         day_two_candidates=day_two_candidates, history_keys=history_keys,
         expected=by_customer(fetch(warehouse, EXPECTED_SQL)),
         plans={row["plan_id"]: row for row in fetch(warehouse, "select * from raw.plans")},
@@ -259,8 +266,11 @@ def test_cool_down_suppresses_repeat_flags_on_the_next_day(upsell_runs: UpsellRu
 
 
 @pytest.mark.slow
-def test_reruns_are_idempotent_and_full_refresh_resets_the_history(upsell_runs: UpsellRuns) -> None:
+def test_reruns_and_full_refresh_keep_the_history_and_dropping_it_resets_it(upsell_runs: UpsellRuns) -> None:
     assert upsell_runs.day_two_rerun == upsell_runs.day_two
     assert len(upsell_runs.history_keys) == len(set(upsell_runs.history_keys))
     assert len(upsell_runs.history_keys) == len(upsell_runs.day_one) + len(upsell_runs.day_two)
-    assert set(upsell_runs.day_two_full_refresh) == set(upsell_runs.day_two_candidates)
+    # --full-refresh rebuilds what is derived from the landing files; yesterday's flags are an input of today's
+    assert upsell_runs.day_two_full_refresh == upsell_runs.day_two
+    assert set(upsell_runs.day_two_history_dropped) == set(upsell_runs.day_two_candidates)
+    assert len(upsell_runs.day_two_candidates) > len(upsell_runs.day_two)

@@ -126,10 +126,15 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
                     held.append(event)
                 else:
                     yield event
-            yield from with_mart_metadata(context, held, warehouse)
         except DagsterDbtCliRuntimeError:
+            # dbt has ended: what it did before the failure (the marts it built, the failed check on a mart) is
+            # reported before the step fails, so the failed check is the one the summary and the UI name
+            stop(invocation.process)
+            yield from with_mart_metadata(context, held, warehouse)
             sentence = failure_sentence(target / "run_results.json", target / "dbt.log")
             raise dg.Failure(description=sentence, allow_retries=False) from None
+        else:
+            yield from with_mart_metadata(context, held, warehouse)
         finally:
             stop(invocation.process)
 
