@@ -18,6 +18,7 @@ class Rule(StrEnum):
     MISSING_VALUE = "missing_value"  # a required column is empty
     UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"  # not ISO 8601
     INVALID_NUMBER = "invalid_number"  # not a number / not an integer
+    TOO_MANY_DECIMALS = "too_many_decimals"  # more decimals than the column holds (it would be rounded)
     INVALID_BOOLEAN = "invalid_boolean"  # not true/false
     INVALID_ENUM = "invalid_enum"  # outside the allowed values
     INVALID_COUNTRY = "invalid_country"  # not an ISO 3166 alpha-2 code

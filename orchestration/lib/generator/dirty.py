@@ -169,8 +169,9 @@ def _fx_rates(plant: _TablePlanter) -> None:
     plant(Rule.INVALID_NUMBER, plant.fresh(usd_per_unit=lambda i: BAD_NUMBERS[i]))
     plant(Rule.NEGATIVE_VALUE, plant.fresh(usd_per_unit="-1.0850"))
     plant(Rule.UNPARSEABLE_TIMESTAMP, lambda row, i: row.update(rate_date=BAD_DATES[i]), distinct=True)
-    plant(Rule.REPEATED_KEY,
-          lambda row, i: row.update(usd_per_unit=format(Decimal(row["usd_per_unit"]) * Decimal("1.01"), "f")),
+    plant(Rule.REPEATED_KEY,  # another rate, within the 8 decimals a rate holds (more is too_many_decimals)
+          lambda row, i: row.update(usd_per_unit=format(
+              (Decimal(row["usd_per_unit"]) * Decimal("1.01")).quantize(Decimal("1e-8")), "f")),
           distinct=True)
 
 

@@ -21,7 +21,11 @@ from orchestration.lib.loader.sources import Source
 from orchestration.lib.loader.sql import DUCKDB, Dialect, literal, quote
 
 INTEGER_TYPES = {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"}
+FLOAT_TYPES = {"DOUBLE", "FLOAT"}
 TEMPORAL_TYPES = {"TIMESTAMP", "DATE"}
+CODE_CHECKS = {"currency", "currency_code", "country"}  # ISO codes, written in capitals
+ASCII_WORD = r"^[A-Za-z_]+$"
+EXPONENT_FORM = r"^[^eE]*[eE][^eE]*$"
 
 
 def blank_to_null(name: str, source_type: str | None) -> str:
@@ -36,10 +40,27 @@ def blank_to_null(name: str, source_type: str | None) -> str:
     return f"src.{quote(name)}"
 
 
+def normalised(column: Column, value: str, dialect: Dialect = DUCKDB) -> str:
+    """Text as the contract spells it: an allowed value in lower case (`Delivered` is `delivered`), an ISO code in
+    capitals (`usd` is `USD`). Only ASCII letters are folded, and nothing else of a value is changed."""
+    if column.enum:
+        allowed = ", ".join(literal(option) for option in column.enum)
+        return f"(case when {value} in ({allowed}) then {value} " \
+               f"when {dialect.full_match(value, ASCII_WORD)} then lower({value}) else {value} end)"
+    if column.check in CODE_CHECKS:
+        return f"(case when {dialect.full_match(value, ASCII_WORD)} then upper({value}) else {value} end)"
+    return value
+
+
 def cast_expression(column: Column, source_type: str | None, dialect: Dialect = DUCKDB) -> str:
     """The column's value in its contract type, NULL when empty or unreadable (the rules catch that)."""
     value = blank_to_null(column.name, source_type)
-    if source_type is None or source_type == column.type:
+    if source_type is None:
+        return value
+    if column.type == "VARCHAR":
+        text = value if source_type == "VARCHAR" else f"try_cast({value} as {dialect.text})"
+        return normalised(column, text, dialect)
+    if source_type == column.type:
         return value
     if column.type == "TIMESTAMP":
         return dialect.parse_timestamp(value) if source_type == "VARCHAR" else f"try_cast({value} as timestamp)"
@@ -48,6 +69,29 @@ def cast_expression(column: Column, source_type: str | None, dialect: Dialect = 
     if source_type != "VARCHAR":  # a typed Parquet column of another type: the engines' casts agree
         return f"try_cast({value} as {dialect.type_name(column.type)})"
     return dialect.try_cast(value, column.type)
+
+
+def decimal_scale(contract_type: str) -> int:
+    """The scale of a DECIMAL(p,s) type name; 0 for any other type."""
+    found = re.fullmatch(r"DECIMAL\(\d+,\s*(\d+)\)", contract_type.upper())
+    return int(found.group(1)) if found else 0
+
+
+def excess_decimals(value: str, source_type: str, scale: int, dialect: Dialect = DUCKDB) -> str:
+    """A condition: the number has digits beyond `scale` decimals that are not zeros, so that the column's type
+    would round it (`1.23456` in a 4-decimal column, `2.5` or `1.0000000001` in an integer one; `1.50000` and `3.0`
+    are exact). Decided on the text itself, exponent forms through a 20-decimal value; typed Parquet numbers by
+    rounding them."""
+    if source_type == "VARCHAR":
+        plain = rf"^[+-]?\d*\.\d{{{scale}}}\d*[1-9]\d*$"
+        exact = f"try_cast({value} as decimal(38, 20))"
+        exponent = (f"{dialect.full_match(value, EXPONENT_FORM)} and ({exact} <> round({exact}, {scale}) "
+                    f"or ({exact} = 0 and try_cast({value} as double) <> 0))")
+        return f"coalesce({dialect.full_match(value, plain)} or ({exponent}), false)"
+    if source_type in FLOAT_TYPES or (source_type.upper().startswith("DECIMAL")
+                                      and decimal_scale(source_type) > scale):
+        return f"coalesce({value} <> round({value}, {scale}), false)"
+    return "false"
 
 
 def typed_expression(column: Column, source_type: str | None, dialect: Dialect = DUCKDB) -> str:
@@ -91,9 +135,12 @@ def row_rules(table: Table, source_types: dict[str, str | None],
             cast = cast_expression(column, source_type, dialect)
             rules.append((f"{value} is not null and {cast} is null", _type_rule(column), name))
             if column.type in INTEGER_TYPES:
-                exact = f"try_cast({value} as decimal(38, 10))"
-                rules.append((f"{exact} is not null and {dialect.integral_differs(exact)}", Rule.INVALID_NUMBER,
-                              name))
+                rules.append((excess_decimals(value, source_type, 0, dialect), Rule.INVALID_NUMBER, name))
+            if column.type.startswith("DECIMAL"):
+                rules.append((excess_decimals(value, source_type, decimal_scale(column.type), dialect),
+                              Rule.TOO_MANY_DECIMALS, name))
+        if column.type in FLOAT_TYPES and source_type in FLOAT_TYPES:
+            rules.append((dialect.not_finite(value), Rule.INVALID_NUMBER, name))
         if column.enum:
             allowed = ", ".join(literal(option) for option in column.enum)
             rules.append((f"{as_type} not in ({allowed})", Rule.INVALID_ENUM, name))

@@ -36,6 +36,7 @@ def column_list(names: list[str] | tuple[str, ...], prefix: str = "") -> str:
 
 ISO_TIMESTAMP = r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?( ?(Z|UTC|[+-]\d{2}(:?\d{2})?))?$"
 PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+NUMBER_TYPES = {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT"}
 SPARK_TYPES = {"VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint", "SMALLINT": "smallint",
                "TINYINT": "tinyint", "DOUBLE": "double", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp"}
 
@@ -52,17 +53,27 @@ class Dialect:
         return contract_type
 
     def try_cast(self, value: str, contract_type: str) -> str:
-        return f"try_cast({value} as {self.type_name(contract_type)})"
+        """Text in a contract type, NULL when it is not one. Numbers are read only in plain decimal or exponent form
+        and dates only in ISO 8601 form, as on Spark: DuckDB's casts also read '0x10' as 16, '1_000' as 1000, 'NaN'
+        and 'inf' as numbers and 'epoch' or 'infinity' as dates, none of which an extract means."""
+        cast = f"try_cast({value} as {self.type_name(contract_type)})"
+        if contract_type in NUMBER_TYPES or contract_type.startswith("DECIMAL"):
+            return f"case when {self.full_match(value, PLAIN_NUMBER)} then {cast} end"
+        if contract_type in ("DATE", "TIMESTAMP"):
+            return f"case when {self.full_match(value, ISO_TIMESTAMP)} then {cast} end"
+        return cast
 
     def parse_timestamp(self, text: str) -> str:
         """ISO 8601 text (an offset converted to UTC) as a naive UTC timestamp, NULL when it is not one."""
-        return f"try_cast(try_cast({text} as timestamptz) as timestamp)"
+        return (f"case when {self.full_match(text, ISO_TIMESTAMP)} "
+                f"then try_cast(try_cast({text} as timestamptz) as timestamp) end")
+
+    def not_finite(self, value: str) -> str:
+        """A floating-point value that is NaN or infinite."""
+        return f"not isfinite({value})"
 
     def full_match(self, value: str, pattern: str) -> str:
         return f"regexp_full_match({value}, {literal(pattern)})"
-
-    def integral_differs(self, exact: str) -> str:
-        return f"{exact} <> trunc({exact})"
 
     def hash(self, expressions: list[str]) -> str:
         return f"hash({', '.join(expressions)})"
@@ -112,11 +123,11 @@ class SparkDialect(Dialect):
         # time zone is UTC, so an offset is converted to UTC).
         return f"case when {text} rlike {literal(ISO_TIMESTAMP)} then try_cast({text} as timestamp) end"
 
+    def not_finite(self, value: str) -> str:
+        return f"(isnan({value}) or abs({value}) = cast('Infinity' as double))"
+
     def full_match(self, value: str, pattern: str) -> str:
         return f"({value} rlike {literal(pattern)})"  # the contract's patterns are anchored (^...$)
-
-    def integral_differs(self, exact: str) -> str:
-        return f"{exact} <> floor({exact})"
 
     def hash(self, expressions: list[str]) -> str:
         # xxhash64 skips NULL arguments, so (a, NULL) and (NULL, a) would collide: each value carries its NULL flag.

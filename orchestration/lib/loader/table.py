@@ -26,7 +26,7 @@ import orchestration.lib.loader.files as files
 import orchestration.lib.loader.keys as keys
 from orchestration.lib.contract import ALWAYS_KNOWN_CURRENCIES, Column, Rule, Table
 from orchestration.lib.loader.rules import rejects_sql, row_rules, typed_columns
-from orchestration.lib.loader.sources import Source, find_table_files, read_source
+from orchestration.lib.loader.sources import Source, find_table_files, read_error, read_source
 from orchestration.lib.loader.sql import DUCKDB, Dialect, LandingError, column_list, duckdb_reason, literal, quote
 from orchestration.lib.names import AUDIT_SCHEMA, QUARANTINE_SCHEMA, RAW_SCHEMA, SUPERSEDED_SCHEMA
 
@@ -412,9 +412,14 @@ def load_table(con: duckdb.DuckDBPyConnection, landing: Path, table: Table, *, r
             if plan.mode == "incremental" and not extras_fit(con, table, source):
                 plan = files.Plan("full", find_table_files(landing, table.name), "new extra columns")
                 source = read_source(con, table, plan.files)
-            result = TableLoad(con, table, source, plan, load_id).run()
-            rows_by_file = dict(con.execute(f"select _source_file, count(*) from ({source.sql}) group by all")
-                                .fetchall())
+            try:
+                result = TableLoad(con, table, source, plan, load_id).run()
+                rows_by_file = dict(con.execute(f"select _source_file, count(*) from ({source.sql}) group by all")
+                                    .fetchall())
+            except (duckdb.InvalidInputException, duckdb.IOException) as error:
+                # A Parquet part whose footer reads but whose pages do not (corrupt, truncated inside) fails only
+                # when its rows are read: the file in one sentence, not DuckDB's traceback.
+                raise read_error(error, plan.files, table.name) from None
         result.seconds = time.perf_counter() - started
         record_load(con, result, run_id, plan, rows_by_file)
         con.execute("commit")
