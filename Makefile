@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint unit parse clean spark test-spark
+.PHONY: setup tools demo dev test lint unit parse clean spark test-spark
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ tools: .tools/node_modules/.bin/prism /usr/bin/chromium
 demo: setup
 	$(BIN)/expansion generate --out data/raw --scale 1 --seed 0
 	$(BIN)/expansion run
+
+# The Dagster UI and daemon on the instance `expansion run` records into (dagster_home/): the schedule, the landing
+# sensor and the run queue run on their own; http://127.0.0.1:3000.
+dev: setup
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 parse: setup
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .

@@ -35,7 +35,7 @@ def run_engine(engine: str, landing: Path, work: Path) -> dict[str, float]:
             stale.unlink()
     env = {name: value for name, value in os.environ.items() if not name.startswith("EXPANSION_")}
     env.update({"EXPANSION_TARGET": engine, "EXPANSION_DBT_TARGET_PATH": str(work / f"dbt-{engine}"),
-                "SPARK_LOCAL_IP": "127.0.0.1"})
+                "SPARK_LOCAL_IP": "127.0.0.1", "DAGSTER_HOME": str(work / f"dagster-{engine}")})
     command = [sys.executable, "-m", "orchestration.run.cli", "run", "--no-sync", "--raw", str(landing),
                "--warehouse", str(warehouse), "--var", f"as_of_date={AS_OF.isoformat()}"]
     wall, peak = run_measured(command, env=env)

@@ -68,7 +68,7 @@ def load_seconds(warehouse: Path) -> dict[str, tuple[str, float, int]]:
 
 
 def run(expansion: str, landing: Path, warehouse: Path, day: date, target: Path, *options: str) -> tuple:
-    env = {**os.environ, "EXPANSION_DBT_TARGET_PATH": str(target)}
+    env = {**os.environ, "EXPANSION_DBT_TARGET_PATH": str(target), "DAGSTER_HOME": str(target / "dagster_home")}
     return run_measured([expansion, "run", "--raw", str(landing), "--warehouse", str(warehouse), "--no-sync",
                          "--var", f"as_of_date={day}", *options], env=env)
 

@@ -105,9 +105,10 @@ VENDOR_ENV = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "KLAVIYO_API_KEY", "KL
 
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep an `expansion run`'s settings and dbt target inside tmp_path, with no vendor credentials (syncs go
-    to the outbox unless a test sets them), all restored afterwards."""
+    """Keep an `expansion run`'s settings, dbt target and Dagster instance inside tmp_path, with no vendor
+    credentials (syncs go to the outbox unless a test sets them), all restored afterwards."""
     for name in (*settings.ENVIRONMENT, *VENDOR_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(settings.DBT_TARGET_PATH_ENV, str(tmp_path / "dbt-target"))
+    monkeypatch.setenv(settings.DAGSTER_HOME_ENV, str(tmp_path / "dagster_home"))
     return tmp_path

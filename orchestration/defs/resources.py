@@ -42,6 +42,20 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.engine == "spark"
 
     @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """Hold the warehouse's refresh lock for the whole run (CLI, schedule, sensor or UI alike): a second
+        refresh of the same warehouse stops before any step, in one sentence naming the run that holds it."""
+        lock = warehouse.RefreshLock(Path(self.path), context.run_id or "a run outside Dagster")
+        try:
+            lock.acquire()
+        except warehouse.WarehouseError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A UTC connection, closed afterwards; a file held by another process fails the step in one sentence.
 
@@ -130,6 +144,16 @@ class OutboxResource(dg.ConfigurableResource):
         return Path(self.path)
 
 
+class PublishResource(dg.ConfigurableResource):
+    """Where the marts are published for BI tools (lib/publish.py)."""
+
+    path: str
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.path)
+
+
 class QualityResource(dg.ConfigurableResource):
     """Where the Great Expectations suites of the sync gates are."""
 
@@ -179,6 +203,7 @@ def resource_config(settings: Settings) -> dict[str, dict[str, Any]]:
         "landing": {"raw_dir": str(settings.raw_dir), "max_quarantine_share": settings.max_quarantine_share,
                     "full_refresh": settings.full_refresh},
         "outbox": {"path": str(settings.outbox)},
+        "publish": {"path": str(settings.publish_dir)},
         "quality": {"expectations_dir": str(settings.expectations_dir)},
         "as_of": {"as_of_date": str(settings.dbt_vars.get("as_of_date", ""))},
         "gates": {"volume_max_change": dict(settings.volume_max_change),
@@ -213,6 +238,7 @@ def build_resources(settings: Settings) -> Mapping[str, Any]:
         "warehouse": WarehouseResource(**config["warehouse"]),
         "landing": LandingResource(**config["landing"]),
         "outbox": OutboxResource(**config["outbox"]),
+        "publish": PublishResource(**config["publish"]),
         "quality": QualityResource(**config["quality"]),
         "as_of": AsOfResource(**config["as_of"]),
         "gates": GatesResource(**config["gates"]),

@@ -30,7 +30,7 @@ def manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
 
 def parse_command(project_dir: Path, target_path: Path) -> list[str]:
     return [paths.dbt_executable(), "parse", "--quiet", "--profiles-dir", str(project_dir),
-            "--project-dir", str(project_dir), "--target-path", str(target_path)]
+            "--project-dir", str(project_dir), "--target-path", str(target_path), "--log-path", str(target_path)]
 
 
 def ensure_manifest(project_dir: Path) -> Path:

@@ -14,6 +14,7 @@ DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "expansion.duckdb"
 DEFAULT_OUTBOX = PROJECT_ROOT / "outbox"
 DEFAULT_EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_DBT_TARGET_PATH = DBT_PROJECT_DIR / "target"
+DEFAULT_DAGSTER_HOME = PROJECT_ROOT / "dagster_home"  # the instance `expansion run` and `make dev` share
 
 
 def dbt_executable() -> str:

@@ -211,6 +211,8 @@ DBT_THREADS_ENV = "EXPANSION_DBT_THREADS"  # read by dbt_project/profiles.yml
 TARGET_ENV = "EXPANSION_TARGET"  # the engine: duckdb or spark (dbt's target of the same name)
 SPARK_WAREHOUSE_ENV = "EXPANSION_SPARK_WAREHOUSE"  # the Spark warehouse directory (default: beside the DuckDB file)
 SPARK_MASTER_ENV = "EXPANSION_SPARK_MASTER"  # Spark's master URL (also read by dbt_project/profiles.yml)
+PUBLISH_DIR_ENV = "EXPANSION_PUBLISH_DIR"  # where BI tools read the marts (default: published/ beside the warehouse)
+DAGSTER_HOME_ENV = "DAGSTER_HOME"  # Dagster's own: the instance that keeps the runs (default: dagster_home/)
 DEFAULT_SPARK_MASTER = "local[2]"
 DEFAULT_MAX_QUARANTINE_SHARE = 0.05  # a table quarantining more than 5 % of its rows fails its check
 
@@ -276,6 +278,8 @@ ENVIRONMENT: dict[str, Setting] = {setting.name: setting for setting in (
     Setting(MAX_QUARANTINE_SHARE_ENV, SHARE, number(0, 1), "the largest share of a table's rows quarantined"),
     Setting(DBT_THREADS_ENV, "a whole number from 1 to 64", whole_number(1, 64), "dbt's threads"),
     Setting(TARGET_ENV, "duckdb or spark", choice("duckdb", "spark"), "the engine"),
+    Setting(PUBLISH_DIR_ENV, "a directory path", directory_path, "where the published marts for BI tools are"),
+    Setting(DAGSTER_HOME_ENV, "a directory path", directory_path, "the Dagster instance keeping every run"),
     Setting(SPARK_WAREHOUSE_ENV, "a directory path", directory_path, "the Spark warehouse (tables and metastore)"),
     Setting(SPARK_MASTER_ENV, "a Spark master URL such as local[2] or spark://host:7077",
             choice_pattern(r"(local(\[(\d+|\*)\])?|(spark|yarn|k8s|mesos)(://\S+)?)"), "Spark's master"),
@@ -329,6 +333,8 @@ class Settings:
     target: str = "duckdb"  # the engine that loads and builds: duckdb or spark
     spark_warehouse: Path | None = None  # the Spark warehouse directory; None: beside the DuckDB file
     spark_master: str = DEFAULT_SPARK_MASTER
+    publish_directory: Path | None = None  # None: published/ beside the warehouse file
+    dagster_home: Path = paths.DEFAULT_DAGSTER_HOME
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, *, credential_settings: Sequence[str] = (),
@@ -350,6 +356,8 @@ class Settings:
             target=environment_value(env, TARGET_ENV, "duckdb"),
             spark_warehouse=environment_value(env, SPARK_WAREHOUSE_ENV, None),
             spark_master=environment_value(env, SPARK_MASTER_ENV, DEFAULT_SPARK_MASTER),
+            publish_directory=environment_value(env, PUBLISH_DIR_ENV, None),
+            dagster_home=environment_value(env, DAGSTER_HOME_ENV, paths.DEFAULT_DAGSTER_HOME),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -360,6 +368,12 @@ class Settings:
         """The Spark warehouse: EXPANSION_SPARK_WAREHOUSE, else a folder beside the DuckDB file (x.duckdb -> x.spark),
         which then keeps the pipeline's own bookkeeping (see lib/spark/warehouse.py)."""
         return self.spark_warehouse or self.warehouse.with_suffix(".spark")
+
+    @property
+    def publish_dir(self) -> Path:
+        """Where the marts are published for BI tools: EXPANSION_PUBLISH_DIR, else `published/` beside the
+        warehouse file (see lib/publish.py)."""
+        return self.publish_directory or self.warehouse.parent / "published"
 
     @property
     def as_of_date(self) -> str:

@@ -7,8 +7,13 @@ one sentence naming the file and the process holding it.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, ClassVar
 
 import duckdb
 
@@ -60,3 +65,73 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 def ensure_writable(path: Path) -> None:
     """Open and close the warehouse for writing: WarehouseError now rather than in the middle of a run."""
     connect(path).close()
+
+
+class RefreshLock:
+    """The one refresh of a warehouse at a time: an exclusive `flock` on `<warehouse>.lock`, held for a whole run.
+
+    The file names the run holding it (run id, PID, start), so a second refresh of the same warehouse stops in
+    one sentence naming both; the kernel releases the lock when the holder ends, even killed with SIGKILL, so a
+    dead run never leaves the warehouse locked. Readers never take it: they read the published marts. Within one
+    process the lock is re-entrant (`expansion run` holds it around the job, whose warehouse resource asks again).
+    """
+
+    _held_here: ClassVar[set[Path]] = set()
+
+    def __init__(self, warehouse: Path, run_id: str) -> None:
+        self.warehouse = warehouse
+        self.path = (warehouse.parent.resolve() / (warehouse.name + ".lock"))
+        self.run_id = run_id
+        self._file: IO[str] | None = None
+        self._nested = False
+
+    def holder(self) -> str:
+        """`run 1234abcd (PID 5, started 2026-12-03 10:00:00 UTC)` from the lock file, or `another run`."""
+        try:
+            held = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return "another run"
+        if not held.get("run_id"):
+            return "another run"
+        return f"run {held['run_id']} ({process_description(int(held['pid']))}, started {held['started']})"
+
+    def acquire(self) -> RefreshLock:
+        if self.path in RefreshLock._held_here:
+            self._nested = True
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise WarehouseError(f"The warehouse {self.warehouse} is being refreshed by {self.holder()}; one "
+                                 "refresh writes a warehouse at a time, so wait for that run to end (or stop it), "
+                                 "then run again.") from None
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps({"run_id": self.run_id, "pid": os.getpid(),
+                               "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}))
+        file.flush()
+        self._file = file
+        RefreshLock._held_here.add(self.path)
+        return self
+
+    def release(self) -> None:
+        if self._nested:
+            self._nested = False
+            return
+        if self._file is not None:
+            RefreshLock._held_here.discard(self.path)
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.flush()
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> RefreshLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import dagster as dg
 
 from orchestration.defs.resources import run_config_resources
 from orchestration.lib import warehouse
-from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB
+from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB, WAREHOUSE_TAG
 from orchestration.lib.settings import Settings
 from orchestration.lib.spark import warehouse as spark_warehouse
 from orchestration.run.progress import progress_logger
@@ -40,6 +41,13 @@ def run_config(job: dg.JobDefinition, settings: Settings) -> dict[str, Any]:
     return config
 
 
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    """The persistent Dagster instance in DAGSTER_HOME (default `dagster_home/`): every `expansion run` is recorded
+    there with its materialisations and checks, so `make dev` (dagster dev) shows CLI runs beside scheduled ones."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
 def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
     """Execute `job_name` (by default the refresh job, or the build job without syncs) and summarise it."""
     started = time.perf_counter()
@@ -49,17 +57,29 @@ def run_pipeline(settings: Settings, job_name: str | None = None) -> RunOutcome:
         return RunOutcome(summary=f"expansion run FAILED before starting: {error}")
     job = definitions.resolve_job_def(job_name or (REFRESH_JOB if settings.sync else BUILD_JOB))
     job = job.with_logger_defs({PROGRESS_LOGGER: progress_logger})
+    run_id = str(uuid.uuid4())
+    lock = warehouse.RefreshLock(settings.warehouse, run_id)
     try:
+        lock.acquire()  # held until the run ends: a second refresh of this warehouse stops here, in one sentence
         warehouse.ensure_writable(settings.warehouse)
     except warehouse.WarehouseError as error:
+        lock.release()
         return RunOutcome(summary=f"expansion run FAILED before starting: {error}")
+    try:
+        return execute(settings, job, run_id, started)
+    finally:
+        lock.release()
+
+
+def execute(settings: Settings, job: dg.JobDefinition, run_id: str, started: float) -> RunOutcome:
     dbt_output = dbt_output_path(settings)
     dbt_output.parent.mkdir(parents=True, exist_ok=True)
     # dagster-dbt echoes every dbt log line to stdout; keep stdout for the summary and the lines in a file
-    with (dg.DagsterInstance.ephemeral() as instance, dbt_output.open("w", encoding="utf-8") as sink,
+    with (dagster_instance(settings) as instance, dbt_output.open("w", encoding="utf-8") as sink,
           contextlib.redirect_stdout(sink)):
         result = job.execute_in_process(run_config=run_config(job, settings), instance=instance,
-                                        raise_on_error=False)
+                                        raise_on_error=False, run_id=run_id,
+                                        tags={WAREHOUSE_TAG: str(settings.warehouse)})
     if settings.target == "spark":  # the summary reads what dbt-spark wrote through the DuckDB file's views
         spark_warehouse.refresh_views_of(settings.warehouse, settings.spark_dir)
     outcome = outcome_from_events(result.all_events, result.success, [node.name for node in job.graph.nodes])

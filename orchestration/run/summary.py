@@ -12,7 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.lib.names import DBT_OP, MARTS_SCHEMA, RAW_SCHEMA
+from orchestration.lib.names import DBT_OP, MARTS_SCHEMA, PUBLISH_GROUP, RAW_SCHEMA
+from orchestration.lib.publish import CURRENT, PARQUET_DIR, published_file
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseError, connect
 
@@ -163,6 +164,16 @@ def sync_lines(settings: Settings, outcome: RunOutcome) -> list[str]:
             f"{settings.outbox}):", *(f"  {sentence}" for sentence in outcome.deliveries)]
 
 
+def publish_line(settings: Settings, outcome: RunOutcome) -> str:
+    """Where BI tools read the marts, and whether this run replaced them."""
+    published = published_file(settings.publish_dir)
+    if f"{PUBLISH_GROUP}/marts" in outcome.built:
+        return f"Published for BI tools: {published} (and Parquet in {settings.publish_dir / PARQUET_DIR / CURRENT})."
+    if published.exists():
+        return f"Published marts not replaced: BI tools keep reading the last good ones in {published}."
+    return "Nothing published for BI tools yet (a run whose marts pass their checks publishes them)."
+
+
 def format_summary(settings: Settings, outcome: RunOutcome, dbt_output: Path) -> str:
     marts = sorted(key.split("/", 1)[1] for key in outcome.built if key.startswith(f"{MARTS_SCHEMA}/"))
     lines = [headline(outcome), *load_lines(settings, outcome)]
@@ -172,6 +183,7 @@ def format_summary(settings: Settings, outcome: RunOutcome, dbt_output: Path) ->
     elif counts:
         lines.append(f"Marts built by this run in {settings.warehouse}:")
         lines += [f"  {MARTS_SCHEMA}.{name:<34} {rows:>12,} rows" for name, rows in counts]
+    lines.append(publish_line(settings, outcome))
     lines += sync_lines(settings, outcome)
     if outcome.ran_dbt:
         lines.append(f"dbt's own output: {dbt_output}")

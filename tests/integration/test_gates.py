@@ -25,6 +25,11 @@ def run(landing: Path, warehouse: Path, outbox: Path, capsys: pytest.CaptureFixt
     return code, capsys.readouterr().out
 
 
+def published_run(warehouse: Path) -> str:
+    """The run whose marts BI tools read now (lib/publish.py: published/ beside the warehouse)."""
+    return read_warehouse(warehouse.parent / "published" / "marts.duckdb", "select _run_id from _publication")[0][0]
+
+
 def delivered(outbox: Path) -> int:
     return sum(len(path.read_text().splitlines()) for path in outbox.rglob("*.jsonl"))
 
@@ -53,6 +58,7 @@ def test_gates_stop_every_sync_on_lost_orders_stale_data_and_a_shrunken_mart(
     assert code == 0, output
     history = read_warehouse(warehouse, "select count(*), bool_and(accepted) from audit.volume_history")[0]
     assert history[0] >= 9 + 5 and history[1]
+    good = published_run(warehouse)
 
     # 2. the landing directory lost most of its orders
     lost = isolated_env / "lost"
@@ -63,6 +69,8 @@ def test_gates_stop_every_sync_on_lost_orders_stale_data_and_a_shrunken_mart(
         in output and "beyond the limit of ±50%" in output
     assert delivered(isolated_env / "outbox-lost") == 0
     assert "Did not run because of that: " in output and "destinations/hubspot_companies" in output
+    assert "published/marts" in output.split("Did not run because of that: ")[1]
+    assert published_run(warehouse) == good and "Published marts not replaced" in output
 
     # 3. the newest events are months before the as-of date
     months_later = (date.fromisoformat(AS_OF) + timedelta(days=90)).isoformat()
@@ -80,6 +88,7 @@ def test_gates_stop_every_sync_on_lost_orders_stale_data_and_a_shrunken_mart(
     assert code == 1
     assert "audit/mart_volumes:volume_drift (marts.copurchase_pairs has 0 rows" in output
     assert delivered(isolated_env / "outbox-mart") == 0
+    assert published_run(warehouse) == good  # a gated run leaves the last good marts to BI tools
 
     # 5. the unchanged data passes every gate and delivers
     code, output = run(small_landing, warehouse, isolated_env / "outbox-ok", capsys)
@@ -88,6 +97,7 @@ def test_gates_stop_every_sync_on_lost_orders_stale_data_and_a_shrunken_mart(
         read_warehouse(warehouse, f"select count(*) from sync.{model}")[0][0]
         for model in ("sync_hubspot__companies", "sync_klaviyo__cross_sell_events"))
     assert delivered(isolated_env / "outbox-ok") > 0
+    assert published_run(warehouse) != good and "Published for BI tools: " in output
 
     # 6. a real drop is accepted on purpose: the run passes and its count is the new baseline (one order in ten
     #    of this small sample leaves days without orders, so the orders' freshness limit is widened too)

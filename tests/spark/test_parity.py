@@ -33,7 +33,8 @@ def run_expansion(root: Path, engine: str) -> tuple[subprocess.CompletedProcess[
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("EXPANSION_") and name not in VENDOR_VARIABLES}
     env.update({"EXPANSION_TARGET": engine, "EXPANSION_MAX_QUARANTINE_SHARE": "1",
-                "EXPANSION_DBT_TARGET_PATH": str(root / f"dbt_{engine}"), "SPARK_LOCAL_IP": "127.0.0.1"})
+                "EXPANSION_DBT_TARGET_PATH": str(root / f"dbt_{engine}"), "SPARK_LOCAL_IP": "127.0.0.1",
+                "DAGSTER_HOME": str(root / f"dagster_{engine}")})
     args = [sys.executable, "-m", "orchestration.run.cli", "run", "--raw", str(root / "raw"),
             "--warehouse", str(root / f"{engine}.duckdb"), "--outbox", str(root / f"outbox_{engine}")]
     for pair in DBT_VARS:

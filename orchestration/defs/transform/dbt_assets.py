@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as asset checks."""
 
 
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -107,6 +108,22 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+KEEP_DBT_INVOCATIONS = 5  # dbt's artefact folders kept under the target path, newest first
+
+
+def invocation_folder(target_path: Path, run_id: str) -> Path:
+    """This run's folder for dbt's artefacts (run_results.json, dbt.log, compiled SQL) under the target path."""
+    return target_path / f"{DBT_OP}-{run_id[:8]}"
+
+
+def prune_invocations(target_path: Path, keep: int = KEEP_DBT_INVOCATIONS) -> None:
+    """Remove all but the `keep` newest run folders, so nothing accumulates under the target path."""
+    folders = sorted((path for path in target_path.glob(f"{DBT_OP}-*") if path.is_dir()),
+                     key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
     project_dir = manifest.parent.parent
@@ -115,7 +132,8 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator, name=DBT_OP)
     def expansion_dbt(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource,
                       as_of: AsOfResource, config: DbtBuildConfig):
-        target = Path(dbt.target_path) / DBT_OP
+        target = invocation_folder(Path(dbt.target_path), context.run_id)
+        prune_invocations(Path(dbt.target_path), keep=KEEP_DBT_INVOCATIONS - 1)
         args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat(), config.full_refresh)
         invocation = dbt.cli(args, context=context, target_path=target)
         held_keys = marts_and_their_descendants(context.assets_def)
