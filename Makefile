@@ -31,7 +31,7 @@ demo: setup
 # The Dagster UI and daemon on the instance `expansion run` records into (dagster_home/): the schedule, the landing
 # sensor and the run queue run on their own; http://127.0.0.1:3000.
 dev: setup
-	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000  # the code location of pyproject.toml: expansion
 
 parse: setup
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .

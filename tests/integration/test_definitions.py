@@ -139,3 +139,32 @@ def test_freshness_is_shown_in_dagsters_terms_and_kept_out_of_the_jobs(definitio
     # the blocking gate of a run judges the as-of instant
     for table in ("orders", "usage_events", "subscription_items"):
         assert graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(["raw", table]), "fresh_at_as_of")).blocking
+
+
+def test_dagster_dev_loads_the_code_location_named_expansion(tmp_path: Path) -> None:
+    """`make dev` runs `dagster dev` in the project root, which loads the location pyproject.toml names."""
+    import subprocess
+    import sys
+
+    from orchestration.lib import paths
+
+    completed = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
+                               cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+                               env={"PATH": str(Path(sys.executable).parent), "DAGSTER_HOME": str(tmp_path),
+                                    "HOME": str(tmp_path)})
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert "Validation successful for code location expansion." in output
+
+
+def test_the_automation_refreshes_on_its_own(definitions: dg.Definitions) -> None:
+    from orchestration.lib.names import LANDING_SENSOR, WAREHOUSE_TAG
+
+    sensor = definitions.resolve_sensor_def(LANDING_SENSOR)
+    assert sensor.job_name == REFRESH_JOB and sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    schedule = definitions.resolve_schedule_def(DAILY_SCHEDULE)
+    assert schedule.job_name == REFRESH_JOB and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    for name in (REFRESH_JOB, BUILD_JOB, LOAD_JOB):
+        job = definitions.resolve_job_def(name)
+        assert WAREHOUSE_TAG in job.tags
+        assert job.op_retry_policy is not None and job.op_retry_policy.max_retries == 2
