@@ -130,8 +130,9 @@ def csv_error(error: duckdb.Error, files: list[Path], table: str) -> LandingErro
     return LandingError(f"Could not read {where} for table {table}: {reason.rstrip('. ')}.")
 
 
-def read_error(error: duckdb.Error, files: list[Path], table: str) -> LandingError:
-    """A landing file that failed while its rows were read (a corrupt Parquet page, say), as one sentence."""
+def read_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error, files: list[Path], table: str) -> LandingError:
+    """A landing file that failed while its rows were read (a corrupt Parquet page, say), as one sentence. When
+    DuckDB's message does not name the file, each Parquet file is read alone to find it (after the rollback)."""
     text = str(error)
     failed = re.search(r'Failed to read file "([^"]+)": (.+)', text)
     if failed:
@@ -139,6 +140,15 @@ def read_error(error: duckdb.Error, files: list[Path], table: str) -> LandingErr
         return LandingError(f"Could not read {failed.group(1)} for table {table}: {reason}.")
     if "CSV Error" in text:
         return csv_error(error, files, table)
+    for path in files:
+        if READERS[path.suffix.lower()] != "parquet":
+            continue
+        try:
+            con.execute(f"create or replace temp table _read_probe as select * from read_parquet({literal(str(path))})")
+        except duckdb.Error as alone:
+            return LandingError(f"Could not read {path} for table {table}: {duckdb_reason(alone)}.")
+        finally:
+            con.execute("drop table if exists _read_probe")
     names = ", ".join(str(path) for path in files)
     return LandingError(f"Could not read {names} for table {table}: {duckdb_reason(error)}.")
 

@@ -412,21 +412,25 @@ def load_table(con: duckdb.DuckDBPyConnection, landing: Path, table: Table, *, r
             if plan.mode == "incremental" and not extras_fit(con, table, source):
                 plan = files.Plan("full", find_table_files(landing, table.name), "new extra columns")
                 source = read_source(con, table, plan.files)
-            try:
-                result = TableLoad(con, table, source, plan, load_id).run()
-                rows_by_file = dict(con.execute(f"select _source_file, count(*) from ({source.sql}) group by all")
-                                    .fetchall())
-            except (duckdb.InvalidInputException, duckdb.IOException) as error:
-                # A Parquet part whose footer reads but whose pages do not (corrupt, truncated inside) fails only
-                # when its rows are read: the file in one sentence, not DuckDB's traceback.
-                raise read_error(error, plan.files, table.name) from None
+            result = TableLoad(con, table, source, plan, load_id).run()
+            rows_by_file = dict(con.execute(f"select _source_file, count(*) from ({source.sql}) group by all")
+                                .fetchall())
         result.seconds = time.perf_counter() - started
         record_load(con, result, run_id, plan, rows_by_file)
         con.execute("commit")
-    except BaseException:
+    except BaseException as error:
         con.execute("rollback")
+        if isinstance(error, duckdb.Error) and reading_failed(error):
+            # A Parquet part whose footer reads but whose pages do not (corrupt, truncated inside) fails only when
+            # its rows are read: the file in one sentence, not DuckDB's traceback.
+            raise read_error(con, error, plan.files, table.name) from None
         raise
     return result
+
+
+def reading_failed(error: duckdb.Error) -> bool:
+    """Whether DuckDB failed reading a file (its reader's errors; not the loader's own SQL, which is a bug)."""
+    return isinstance(error, duckdb.InvalidInputException | duckdb.IOException) or type(error) is duckdb.Error
 
 
 def extras_fit(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> bool:
