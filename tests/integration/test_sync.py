@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,10 @@ def test_run_delivers_every_checked_record_to_the_outbox_once(small_landing: Pat
     # HubSpot properties are all text, as the vendor requires
     for line in outbox_lines(outbox, "hubspot.companies"):
         assert all(isinstance(value, str) for value in line["payload"].values() if value is not None), line
+    # the outbox holds e-mail addresses: owner-only folders and files
+    modes = {path.relative_to(outbox).as_posix(): oct(stat.S_IMODE(path.stat().st_mode))
+             for path in [outbox, *outbox.rglob("*")]}
+    assert modes == {name: oct(0o600 if name.endswith(".jsonl") else 0o700) for name in modes}, modes
 
     # The same data again: nothing is sent twice.
     files_before = sorted(outbox.rglob("*.jsonl"))

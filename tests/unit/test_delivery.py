@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -177,6 +179,24 @@ def test_the_outbox_writes_each_record_once_across_runs(con, tmp_path: Path):
         {"key": "k2", "payload_sha256": ledger.payload_hash({"name": "two"}), "payload": {"name": "two"}}]
     assert not (tmp_path / "vendor.objects" / "run-2.jsonl").exists()
     assert (first.delivered, second.delivered, second.unchanged) == (2, 0, 2)
+
+
+def test_the_outbox_is_owner_only_whatever_the_umask(tmp_path: Path):
+    """The outbox holds e-mail addresses: folders 0o700 and files 0o600, even under a permissive umask, and a
+    destination folder left looser by an older version is tightened."""
+    old_umask = os.umask(0)
+    try:
+        outbox = tmp_path / "new" / "outbox"
+        OutboxDestination(outbox, "vendor.objects", RUN).write(records(k1="one"))
+        (outbox / "other.objects").mkdir(mode=0o777)
+        OutboxDestination(outbox, "other.objects", RUN).write(records(k1="one"))
+    finally:
+        os.umask(old_umask)
+    modes = {path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
+             for path in [tmp_path / "new", *sorted((tmp_path / "new").rglob("*"))]}
+    assert modes == {"new": 0o700, "new/outbox": 0o700, "new/outbox/vendor.objects": 0o700,
+                     f"new/outbox/vendor.objects/{RUN}.jsonl": 0o600, "new/outbox/other.objects": 0o700,
+                     f"new/outbox/other.objects/{RUN}.jsonl": 0o600}
 
 
 def test_the_outbox_does_not_write_again_what_a_crashed_run_wrote(con, tmp_path: Path):

@@ -164,6 +164,21 @@ class JsonHttpClient:
         return {name: REDACTED if name.lower() in self._secret_headers else value
                 for name, value in self._headers.items()}
 
+    def secrets(self) -> list[str]:
+        """The secret headers' values and the bare credential after their scheme (`Bearer <token>`), longest first."""
+        values = [value for name, value in self._headers.items() if name.lower() in self._secret_headers and value]
+        bare = [value.split()[-1] for value in values if len(value.split()) > 1]
+        return sorted({*values, *bare}, key=len, reverse=True)
+
+    def scrubbed(self, response: HttpResponse) -> HttpResponse:
+        """The answer with every secret the vendor echoed back replaced (some APIs quote the credential in an error
+        message), so that no reason, log line, ledger row or exception can carry it further."""
+        secrets = self.secrets()
+        if not any(secret in response.text for secret in secrets):
+            return response
+        return HttpResponse(status=response.status, headers=response.headers,
+                            body=without_secrets(response.body, secrets), text=without_secrets(response.text, secrets))
+
     def close(self) -> None:
         """Close the connection pool (and the transport)."""
         self._http.close()
@@ -221,7 +236,7 @@ class JsonHttpClient:
             raise AttemptFailed(request, describe_error(error)) from error
         except (httpx.HTTPError, httpx.InvalidURL) as error:  # e.g. a base URL without http:// or https://
             raise DeliveryError(f"{request} failed with {describe_error(error)}, which no retry mends.") from error
-        response = to_response(raw)
+        response = self.scrubbed(to_response(raw))
         if 200 <= response.status < 300 or response.status in accepted:
             return response
         if not is_retryable_status(response.status):
@@ -244,6 +259,19 @@ class JsonHttpClient:
 def failure_of(retry_state: tenacity.RetryCallState) -> AttemptFailed:
     """The failure of the attempt just made (the policy retries, waits after and stops on `AttemptFailed` only)."""
     return cast(AttemptFailed, cast(tenacity.Future, retry_state.outcome).exception())
+
+
+def without_secrets(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` (text, or JSON's lists and objects of it) with each of `secrets` replaced by REDACTED."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [without_secrets(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {without_secrets(key, secrets): without_secrets(item, secrets) for key, item in value.items()}
+    return value
 
 
 def encode_json(value: Any) -> bytes:
