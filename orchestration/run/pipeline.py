@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.resources import run_config_resources
-from orchestration.lib import warehouse
+from orchestration.lib import instance_storage, warehouse
 from orchestration.lib.names import BUILD_JOB, DBT_OP, PROGRESS_LOGGER, REFRESH_JOB, WAREHOUSE_TAG
 from orchestration.lib.settings import Settings
 from orchestration.lib.spark import warehouse as spark_warehouse
@@ -45,6 +45,7 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     """The persistent Dagster instance in DAGSTER_HOME (default `dagster_home/`): every `expansion run` is recorded
     there with its materialisations and checks, so `make dev` (dagster dev) shows CLI runs beside scheduled ones."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_storage.commit_without_waiting_for_the_disk()
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
 
