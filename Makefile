@@ -43,10 +43,10 @@ lint: setup
 	EXPANSION_WAREHOUSE=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros \
 		dbt_project/tests --processes 2
 
-# Everything: the install, Prism, Spark, a dbt parse, the linters, then pytest (tests/spark is skipped there: it
-# runs in test-spark).
+# Everything: the install, Prism, Spark, a dbt parse, the linters, then pytest on two workers (tests/spark is
+# skipped there: it runs in test-spark).
 test: setup tools spark parse lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # Spark, for EXPANSION_TARGET=spark and the parity test: Java 17 (Debian's package when `java` is absent; needs
 # root) and pyspark with dbt-spark[session] into .venv (the `spark` extra, kept out of `make demo`).
