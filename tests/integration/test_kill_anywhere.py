@@ -10,10 +10,12 @@ leaves is copied aside and checked as soon as the reference has ended.
 
 from __future__ import annotations
 
+import copy
 import random
 import shutil
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,7 +101,8 @@ def check_when_ready(pending: list[Snapshot], reference: Uninterrupted, wait: bo
         snapshot = pending.pop(0)
         problems = check(snapshot, warehouse, complete=snapshot.label == "final")
         assert problems == [], f"after run {snapshot.label}:\n" + "\n".join(problems)
-        shutil.rmtree(snapshot.warehouse.parent)  # kept only when something is wrong with it
+        if snapshot.label != "final":
+            shutil.rmtree(snapshot.warehouse.parent)  # kept only when something is wrong with it
 
 
 @pytest.mark.slow
@@ -121,8 +124,9 @@ def test_killed_anywhere_the_guarantees_hold_and_a_rerun_ends_as_an_uninterrupte
         final = harness.run("final")
         print(f"final run: {format_evidence(harness.evidence())}", flush=True)
         assert final.returncode == 0, f"{final.summary}\n{final.tail()}"
-        pending.append(harness.snapshot())
-        state = harness.vendors.state()
+        ended = harness.snapshot()
+        pending.append(ended)
+        state = ended.vendors
     check_when_ready(pending, uninterrupted, wait=True)
 
     # what the vendor-side kills hit, from the vendors' own records
@@ -137,6 +141,18 @@ def test_killed_anywhere_the_guarantees_hold_and_a_rerun_ends_as_an_uninterrupte
     assert [write.run for write in state.writes_of("klaviyo", EVENTS_PATH) if write.keys == in_flight.keys] == [
         "final"]
     assert set(state.created.values()) == {1}
+
+    # and the checker is not blind: the same end, with one company made twice or the event lost, fails it
+    doubled = copy.deepcopy(state)
+    doubled.created[twice := sorted(doubled.created)[0]] += 1
+    assert check(replace(ended, vendors=doubled), uninterrupted.warehouse(), complete=True) == [
+        f"1 HubSpot companies created more than once (one per expansion_customer_id): {twice}."]
+    lost = copy.deepcopy(state)
+    lost.events.clear()
+    problems = check(replace(ended, vendors=lost), uninterrupted.warehouse(), complete=True)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "1 records the ledger calls delivered that klaviyo.events does not hold (lost)",
+        "1 records of klaviyo.events's sync model that never reached it (lost)"], problems
     print("durations: " + ", ".join(f"{run.label} {run.seconds:.1f} s" for run in harness.runs)
           + f"; duplicate Klaviyo events: {state.duplicate_events()}", flush=True)
 

@@ -192,9 +192,9 @@ class VendorState:
         """Events stored beyond the first of their unique_id (Klaviyo keeps only the first: allowed, counted)."""
         return sum(len(stored) - 1 for stored in self.events.values())
 
-    def writes_of(self, vendor: Vendor, path: str, fate: str = "applied", run: str | None = None) -> list[Write]:
+    def writes_of(self, vendor: Vendor, path: str, fate: str = "applied") -> list[Write]:
         return [write for write in self.writes if write.vendor == vendor and write.path == path
-                and write.fate == fate and run in (None, write.run)]
+                and write.fate == fate]
 
 
 class KeptVendors(VendorState):
