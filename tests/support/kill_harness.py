@@ -14,7 +14,8 @@ write (`VendorTrigger`): once the write has arrived but before it is applied
 (`received`: the batch is lost in flight), or once it is applied but before the answer leaves (`processed`: the
 answer is lost). The kill is SIGKILL to the run's PID, then to the rest of its process group (the run is started
 in a session of its own), so the `dbt build` it started dies with it, as when the machine or the container goes:
-SIGKILL to the PID alone leaves dbt running on, orphaned (about 20 s more in one trial, building models).
+SIGKILL to the PID alone leaves dbt running on, orphaned and holding the warehouse (for some 20 s in one trial):
+a run started meanwhile stops before starting, in one sentence naming dbt's PID.
 
 `KeptVendors` are HubSpot's companies and Klaviyo's events as the runs see them, kept across every run of one
 harness; Prism judges each request against the vendor's own spec before it is applied. Unlike HubSpot with a
