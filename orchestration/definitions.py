@@ -3,9 +3,6 @@
 import dagster as dg
 
 import orchestration.defs
-from orchestration.lib import instance_storage
-
-instance_storage.commit_without_waiting_for_the_disk()  # the run workers the daemon starts load this module
 
 
 @dg.definitions

@@ -17,7 +17,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import Field, PrivateAttr
 
-from orchestration.lib import paths, warehouse
+from orchestration.lib import instance_storage, paths, warehouse
 from orchestration.lib.contract import Table
 from orchestration.lib.loader import LoadResult, load_table
 from orchestration.lib.settings import Settings
@@ -256,5 +256,9 @@ def settings_from_environment() -> Settings:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    """The code location's resources, from the environment (read here, once, when the location loads)."""
+    """The code location's resources, from the environment (read here, once, when the location loads).
+
+    The run workers the daemon starts load the location too: their Dagster instance commits without waiting for
+    the disk, as `expansion run`'s does (lib/instance_storage.py)."""
+    instance_storage.commit_without_waiting_for_the_disk()
     return dg.Definitions(resources=build_resources(settings_from_environment()))
