@@ -644,6 +644,17 @@ LAYOUTS = st.builds(
 )
 
 
+def load_and_check(base_warehouse: Path, table: Table, rows: list[Row], layout: Layout) -> None:
+    """Write `rows` in `layout`, load the table into a copy of the base warehouse, and check every row's fate."""
+    with example_folder(base_warehouse) as example:
+        written = write_table(example.landing, table, rows, layout, random.Random(len(rows)))
+        loaded = load(example, table)
+        try:
+            check_load(loaded, table, written)
+        finally:
+            loaded.con.close()
+
+
 @pytest.mark.parametrize("table", TABLES, ids=[table.name for table in TABLES])
 @settings(FUZZ, max_examples=12)
 @given(data=st.data(), layout=LAYOUTS)
@@ -652,13 +663,7 @@ def test_fuzzed_rows_land_where_the_contract_says(base_warehouse: Path, data: st
     """Well-formed and malformed rows in any layout: each row is loaded with its exact value or quarantined with
     its rule, file and row, and the counts reconcile."""
     rows = [data.draw(fuzzed_row(table, index)) for index in range(data.draw(st.integers(1, 12)))]
-    with example_folder(base_warehouse) as example:
-        written = write_table(example.landing, table, rows, layout, random.Random(len(rows)))
-        loaded = load(example, table)
-        try:
-            check_load(loaded, table, written)
-        finally:
-            loaded.con.close()
+    load_and_check(base_warehouse, table, rows, layout)
 
 
 REPEATABLE = [TABLES_BY_NAME[name] for name in ("orders", "contacts", "customers", "order_items", "fx_rates")]
@@ -696,13 +701,7 @@ def test_repeated_keys_and_versions_reconcile(base_warehouse: Path, data: st.Dat
     order), the others superseded or quarantined as `repeated_key` / `conflicting_version`; read = loaded +
     superseded + quarantined."""
     rows = data.draw(repeated_rows(table))
-    with example_folder(base_warehouse) as example:
-        written = write_table(example.landing, table, rows, layout, random.Random(len(rows)))
-        loaded = load(example, table)
-        try:
-            check_load(loaded, table, written)
-        finally:
-            loaded.con.close()
+    load_and_check(base_warehouse, table, rows, layout)
 
 
 # --- broken files ---------------------------------------------------------------------------------------------------
