@@ -25,6 +25,16 @@ from orchestration.lib.spark import warehouse as spark_warehouse
 from orchestration.lib.sync.registry import DESTINATIONS
 
 
+@contextmanager
+def one_sentence_failure(*errors: type[Exception]) -> Iterator[None]:
+    """Fail the step with the message of any of `errors` (each a sentence for the user), with no traceback and no
+    step retry: retrying cannot mend a held warehouse, a missing Spark or a missing mart."""
+    try:
+        yield
+    except errors as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse the loader writes and dbt builds in: the DuckDB file, or Spark by `engine` (EXPANSION_TARGET).
 
@@ -46,10 +56,8 @@ class WarehouseResource(dg.ConfigurableResource):
         """Hold the warehouse's refresh lock for the whole run (CLI, schedule, sensor or UI alike): a second
         refresh of the same warehouse stops before any step, in one sentence naming the run that holds it."""
         lock = warehouse.RefreshLock(Path(self.path), context.run_id or "a run outside Dagster")
-        try:
+        with one_sentence_failure(warehouse.WarehouseError):
             lock.acquire()
-        except warehouse.WarehouseError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
         try:
             yield self
         finally:
@@ -62,10 +70,8 @@ class WarehouseResource(dg.ConfigurableResource):
         On Spark the views of the Spark tables are brought up to date first (a read-only connection cannot)."""
         if self.on_spark:
             spark_warehouse.refresh_views_of(Path(self.path), Path(self.spark_dir))
-        try:
+        with one_sentence_failure(warehouse.WarehouseError):
             con = warehouse.connect(Path(self.path), read_only=read_only)
-        except warehouse.WarehouseError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
         try:
             yield con
         finally:
@@ -79,10 +85,8 @@ class WarehouseResource(dg.ConfigurableResource):
         from orchestration.lib.spark import loader as spark_loader
         from orchestration.lib.spark import session as spark_session
 
-        try:
+        with one_sentence_failure(spark_session.SparkUnavailable):
             spark = spark_session.session(Path(self.spark_dir), self.spark_master)
-        except spark_session.SparkUnavailable as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
         result = spark_loader.load_table(spark, landing, table, run_id=run_id, full_refresh=full_refresh)
         spark_warehouse.refresh_views(con, Path(self.spark_dir))
         return result

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +37,10 @@ STORAGE_VERSION = "v1.0.0"
 PUBLICATION_TABLE = "_publication"
 
 
+class PublishError(Exception):
+    """The marts could not be published; the message is one sentence for the user."""
+
+
 @dataclass(frozen=True)
 class Publication:
     run_id: str
@@ -49,11 +54,12 @@ def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def mart_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The marts in the warehouse (tables, or on Spark the views over its tables)."""
-    return [row[0] for row in con.execute(
+def missing_marts(con: duckdb.DuckDBPyConnection, marts: Sequence[str]) -> list[str]:
+    """The `marts` the warehouse does not hold (as tables, or on Spark as the views over its tables)."""
+    present = {row[0] for row in con.execute(
         "select table_name from information_schema.tables where table_schema = ? and table_catalog = "
-        "current_database() order by table_name", [MARTS_SCHEMA]).fetchall()]
+        "current_database()", [MARTS_SCHEMA]).fetchall()}
+    return [name for name in marts if name not in present]
 
 
 def published_file(directory: Path) -> Path:
@@ -85,8 +91,14 @@ def prune_versions(parquet: Path, keep: int = KEEP_VERSIONS) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def publish(con: duckdb.DuckDBPyConnection, directory: Path, run_id: str, as_of_date: date) -> Publication:
-    """Copy every mart from the warehouse `con` into a new published file and Parquet version, then swap both in."""
+def publish(con: duckdb.DuckDBPyConnection, directory: Path, run_id: str, as_of_date: date,
+            marts: Sequence[str]) -> Publication:
+    """Copy the `marts` (the project's, by name: never a leftover of dbt's such as `<mart>__dbt_backup`, which a
+    killed build can leave beside them) from the warehouse `con` into a new published file and Parquet version,
+    then swap both in. A mart missing from the warehouse publishes nothing (PublishError)."""
+    if missing := missing_marts(con, marts):
+        raise PublishError(f"The warehouse has no {', '.join(f'{MARTS_SCHEMA}.{name}' for name in missing)}: nothing was published and the "
+                           "last publication stays in place; run the build again.")
     directory.mkdir(parents=True, exist_ok=True)
     parquet = directory / PARQUET_DIR
     version = parquet / run_id
@@ -94,7 +106,7 @@ def publish(con: duckdb.DuckDBPyConnection, directory: Path, run_id: str, as_of_
     staged.unlink(missing_ok=True)
     shutil.rmtree(version, ignore_errors=True)
     version.mkdir(parents=True)
-    names = mart_names(con)
+    names = sorted(marts)
     stamp = f"{quoted(run_id)} as _run_id, date {quoted(as_of_date.isoformat())} as _as_of_date"
     rows: dict[str, int] = {}
     con.execute(f"attach {quoted(str(staged))} as published (storage_version '{STORAGE_VERSION}')")

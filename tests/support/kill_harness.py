@@ -539,6 +539,7 @@ class Harness:
     """One warehouse, outbox, Dagster instance and pair of vendors, kept across runs of `expansion run` on them.
 
     `module` is what `python -m` runs: the real command line by default, a sabotaged one for negative proofs.
+    `run_vars` are the dbt vars of the next run (the as-of date among them), to move a harness forward in time.
     """
 
     def __init__(self, folder: Path, landing: Path, hubspot_prism: str, klaviyo_prism: str,
@@ -551,6 +552,7 @@ class Harness:
         self.dbt_target = folder / "dbt-target"
         self.module = module
         self.module_args = list(module_args)
+        self.run_vars = list(RUN_VARS)
         self.vendors = KeptVendors(hubspot_prism, klaviyo_prism)
         self.runs: list[ExpansionRun] = []
         self.published_before: list[str | None] = []  # the publication each run found, run by run
@@ -586,7 +588,7 @@ class Harness:
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, *self.module_args, "run", "--raw", str(self.landing),
-                "--warehouse", str(self.warehouse), "--outbox", str(self.outbox), *RUN_VARS]
+                "--warehouse", str(self.warehouse), "--outbox", str(self.outbox), *self.run_vars]
 
     def environment(self) -> dict[str, str]:
         """This process's environment without any setting of the project, plus the run's own."""
@@ -596,6 +598,15 @@ class Harness:
                       settings.DBT_TARGET_PATH_ENV: str(self.dbt_target),
                       "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": self._servers["hubspot"].base_url,
                       "KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": self._servers["klaviyo"].base_url}
+
+    def script(self, vendor: Vendor, method: str, path_prefix: str, *faults: Fault) -> None:
+        """Queue `faults` at `vendor` for its next requests of `method` under `path_prefix`, one each, ahead of the
+        vendors' own answers (tests/support/fault_server.py)."""
+        self._servers[vendor].script(method, path_prefix, *faults)
+
+    def pending_faults(self) -> int:
+        """How many scripted faults no request has met yet."""
+        return sum(server.pending() for server in self._servers.values())
 
     def start(self, label: str, trigger: Trigger | None = None) -> ExpansionRun:
         """Start a run in the background (`wait` on it); one at a time per harness."""

@@ -7,10 +7,11 @@ volume check fails, or a build that fails, leaves the last published marts in pl
 import dagster as dg
 
 from orchestration.defs.quality.volumes import VOLUMES_KEY
-from orchestration.defs.resources import AsOfResource, PublishResource, WarehouseResource
+from orchestration.defs.resources import AsOfResource, PublishResource, WarehouseResource, one_sentence_failure
 from orchestration.defs.transform.dbt_assets import project_manifest
 from orchestration.lib.dbt_manifest import models_in_schemas
 from orchestration.lib.names import MARTS_SCHEMA, PUBLISH_GROUP
+from orchestration.lib.publish import PublishError
 from orchestration.lib.publish import publish as publish_marts
 
 PUBLISHED_KEY = dg.AssetKey([PUBLISH_GROUP, "marts"])
@@ -27,8 +28,9 @@ def build_publish_asset(marts: list[tuple[str, str]]) -> dg.AssetsDefinition:
     )
     def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, publish: PublishResource,
                         as_of: AsOfResource) -> dg.MaterializeResult:
-        with warehouse.connect() as con:
-            publication = publish_marts(con, publish.directory, context.run_id, as_of.day)
+        with warehouse.connect() as con, one_sentence_failure(PublishError):
+            publication = publish_marts(con, publish.directory, context.run_id, as_of.day,
+                                        [name for _, name in marts])
         context.log.info(f"published {len(publication.rows)} marts to {publication.file}")
         return dg.MaterializeResult(metadata={
             "file": dg.MetadataValue.path(str(publication.file)),

@@ -8,7 +8,8 @@ in path order), so that moving the day forward adds files the way a daily extrac
 one file rewritten each day (closing a line changes a row already delivered), and the small catalogue tables are
 copied as they are. `hold_back` keeps some orders out of the days they were placed on and delivers them on a later
 day (late-arriving orders), `cancel` adds a cancelled version of orders on a given day, `deactivate` switches
-products off, and `correct_quantity` corrects a subscription line's quantity back to its start.
+products off, `correct_quantity` corrects a subscription line's quantity back to its start, and `unsubscribe` adds a
+version of contacts that unsubscribed on a given day (opted out at 09:00, known to the extract that day).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Changes:
     deactivate: Mapping[str, date] = field(default_factory=dict)  # product_id -> the day it is switched off
     # item_id -> the day its quantity is corrected (doubled) for its whole history: a subscription changed in the past
     correct_quantity: Mapping[str, date] = field(default_factory=dict)
+    unsubscribe: Mapping[str, date] = field(default_factory=dict)  # contact_id -> the day the contact opts out
 
 
 def day_part(day: date) -> str:
@@ -70,10 +72,7 @@ def copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
 
 def order_versions(source: Path, changes: Changes) -> str:
     """Every version of every order with the day it reaches the extract (held-back ones later, cancellations)."""
-    held = " union all ".join(f"select '{order}' as order_id, date '{day}' as day"
-                              for order, day in changes.hold_back.items()) or "select null, null"
-    cancelled = " union all ".join(f"select '{order}' as order_id, date '{day}' as day"
-                                   for order, day in changes.cancel.items()) or "select null, null"
+    held, cancelled = days_of(changes.hold_back, "order_id"), days_of(changes.cancel, "order_id")
     return f"""
         with versions as (select * from {table_rows(source, 'orders')}),
         held(order_id, day) as ({held}),
@@ -92,10 +91,39 @@ def order_versions(source: Path, changes: Changes) -> str:
     """
 
 
+def days_of(mapping: Mapping[str, date], key: str) -> str:
+    """`(key, day)` rows of `mapping` as SQL, or one row of nulls when it is empty."""
+    return " union all ".join(f"select '{item}' as {key}, date '{day}' as day"
+                              for item, day in mapping.items()) or "select null, null"
+
+
+def contact_versions(source: Path, changes: Changes) -> str:
+    """Every version of every contact with the day it reaches the extract, and the unsubscribing versions."""
+    return f"""
+        with versions as (select * from {table_rows(source, 'contacts')}),
+        unsubscribed(contact_id, day) as ({days_of(changes.unsubscribe, 'contact_id')}),
+        latest as (
+            select * from versions qualify row_number() over (partition by contact_id order by updated_at desc) = 1
+        ),
+        opted_out as (
+            select latest.* replace (false as email_opt_in,
+                                     cast(unsubscribed.day as timestamp) + interval 9 hour as unsubscribed_at,
+                                     greatest(cast(unsubscribed.day as timestamp) + interval 9 hour,
+                                              latest.updated_at + interval 1 minute) as updated_at)
+            from latest join unsubscribed using (contact_id)
+        )
+        select *, cast(updated_at as date) as _arrives from versions
+        union all by name
+        select *, cast(updated_at as date) as _arrives from opted_out
+    """
+
+
 def arrivals(source: Path, table: str, changes: Changes) -> str:
     """The table's rows with `_arrives`, the day the extract first holds them."""
     if table == "orders":
         return order_versions(source, changes)
+    if table == "contacts":
+        return contact_versions(source, changes)
     if table == "order_items":
         first = f"select order_id, min(_arrives) as _arrives from ({order_versions(source, changes)}) group by all"
         return f"select items.*, first._arrives from {table_rows(source, table)} as items join ({first}) as first " \
