@@ -97,8 +97,9 @@ def publish(con: duckdb.DuckDBPyConnection, directory: Path, run_id: str, as_of_
     killed build can leave beside them) from the warehouse `con` into a new published file and Parquet version,
     then swap both in. A mart missing from the warehouse publishes nothing (PublishError)."""
     if missing := missing_marts(con, marts):
-        raise PublishError(f"The warehouse has no {', '.join(f'{MARTS_SCHEMA}.{name}' for name in missing)}: nothing was published and the "
-                           "last publication stays in place; run the build again.")
+        names = ", ".join(f"{MARTS_SCHEMA}.{name}" for name in missing)
+        raise PublishError(f"The warehouse has no {names}: nothing was published and the last publication stays "
+                           "in place; run the build again.")
     directory.mkdir(parents=True, exist_ok=True)
     parquet = directory / PARQUET_DIR
     version = parquet / run_id
