@@ -2,7 +2,7 @@
     (audit.load_history) when it was built; a build rebuilds the partitions that loads after the highest
     `_load_id` in the model changed (audit.changed_partitions, written by the loader). A rebuilt partition
     always has a marker row (its other columns NULL), so a partition that lost every row is replaced too:
-    DuckDB's delete+insert and Spark's insert_overwrite replace exactly the partitions the new rows hold. -#}
+    DuckDB's replace_partitions and Spark's insert_overwrite replace exactly the partitions the new rows hold. -#}
 
 {% macro latest_load_id() -%}
     (select coalesce(max(load_id), 0) from {{ ref('stg_audit__loads') }})
@@ -34,7 +34,7 @@
     )
 {%- endmacro %}
 
-{#- How an incremental model replaces its rebuilt partitions: delete+insert by the partition key on DuckDB;
+{#- How an incremental model replaces its rebuilt partitions: `replace_partitions` on DuckDB (below);
     insert_overwrite of the partitions on Spark (no Delta here: Parquet tables partitioned by that key, so a
     rebuild rewrites whole partitions, and a partition is a directory of files). -#}
 {% macro partition_replacing_strategy() -%}
@@ -42,7 +42,26 @@
 {%- endmacro %}
 
 {% macro default__partition_replacing_strategy() -%}
-    {{ return('delete+insert') }}
+    {{ return('replace_partitions') }}
+{%- endmacro %}
+
+{#- The DuckDB strategy `replace_partitions`: delete the target's rows whose partition key (`unique_key`) the new
+    rows hold, then insert the new rows. dbt-duckdb's delete+insert deletes with `using <new rows> where
+    <key> = <key>`, a join of every target row with every new row of its partition: with a partition key (a
+    month of a million customers' rows) that join has 10^12 pairs, and a daily refresh at scale 100 never ended
+    in 6 minutes. Here the new rows' distinct keys are taken first, and the delete is a semi-join on them. -#}
+{% macro get_incremental_replace_partitions_sql(arg_dict) -%}
+    {%- set keys = arg_dict['unique_key'] if arg_dict['unique_key'] is not string else [arg_dict['unique_key']] -%}
+    {%- if not keys -%}
+        {{ exceptions.raise_compiler_error(
+            'The incremental strategy replace_partitions needs unique_key: the partition key to replace by.') }}
+    {%- endif -%}
+    {%- set key_list = keys | join(', ') -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where ({{ key_list }}) in (select distinct {{ key_list }} from {{ arg_dict['temp_relation'] }});
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
 {% macro spark__partition_replacing_strategy() -%}
