@@ -1,6 +1,7 @@
-"""The daily soak, short (issue 15): five days of `expansion run` on a landing directory that grows a day at a time,
-with the faults on day 2 and a run killed on day 3 with a Klaviyo answer lost; every guarantee of
-tests/support/soak.py holds at the end. `python -m benchmarks.bench_soak` runs the 60 days.
+"""The daily soak, short (issue 15): three days of `expansion run` on a landing directory that grows a day at a
+time, with the faults on day 2 (absorbed by the HTTP client's retries and the sync step's own) and a run killed on
+day 3 with a Klaviyo answer lost; every guarantee of tests/support/soak.py holds at the end.
+`python -m benchmarks.bench_soak` runs the 60 days.
 
 And the soak is not blind: the same report over vendors that lost an event, sent a company twice and e-mailed an
 unsubscribed contact names each of them.
@@ -19,7 +20,7 @@ from tests.support.kill_harness import AS_OF
 from tests.support.soak import Plan, Soak, day_number
 
 SOAK_SCALE = 0.2  # 2,000 customers: a dozen deliveries a day, so that e-mails fall due every day
-PLAN = Plan(days=5, fault_day=2, kill_day=3)
+PLAN = Plan(days=3, fault_day=2, kill_day=3)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def soak_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_five_daily_runs_with_faults_and_a_kill_deliver_everything_once(
+def test_daily_runs_with_faults_and_a_kill_deliver_everything_once(
         soak_history: Path, tmp_path: Path, hubspot_mock: str, klaviyo_mock: str) -> None:
     with Soak(tmp_path, soak_history, hubspot_mock, klaviyo_mock, PLAN) as soak:
         report = soak.run()
@@ -39,15 +40,16 @@ def test_five_daily_runs_with_faults_and_a_kill_deliver_everything_once(
         assert report.problems == [], report.text()
         figures = report.figures
         assert figures["duplicates"] == 0 and figures["lost"] == 0 and figures["unsubscribed sends"] == 0
-        assert len(report.days) == 5 and all(day.exit == 0 for day in report.days), report.text()
+        assert len(report.days) == 3 and all(day.exit == 0 for day in report.days), report.text()
         # the data grew every day, and each day's run loaded it
         rows = [day.landing_rows for day in report.days]
         assert rows == sorted(rows) and rows[0] < rows[-1]
-        # the faults met the runs of day 2 (what no request met there, day 3's), and the kill happened on day 3 or
-        # the first day after it that wrote an event, and its day was run again
-        assert report.days[1].faults_met > 0 and sum(day.faults_met for day in report.days) >= 7
+        # every fault met day 2's run, whose sync steps retried until the vendors answered: nothing expired unsent
+        assert report.days[1].faults_met == 14 and figures["expired (left the sync model undelivered)"] == 0
+        assert report.days[1].events_sent > 0 and report.days[1].companies_written > 0
+        # the kill happened on day 3, which was run again
         (killed,) = [day for day in report.days if day.killed]
-        assert killed.number >= 3 and len(killed.runs) == 2 and killed.runs[1].split()[1] == "0"
+        assert killed.number == 3 and len(killed.runs) == 2 and killed.runs[1].split()[1] == "0"
         (unanswered,) = [write for write in vendors.writes if write.fate == "unanswered"]
         assert unanswered.vendor == "klaviyo" and day_number(unanswered.run) == killed.number
         # Klaviyo got the event twice (the rerun did not know it had arrived) and keeps it once: counted apart

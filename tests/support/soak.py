@@ -32,7 +32,9 @@ What `Report.problems` holds, one sentence each:
 - **ledger and log**: a ledger row whose state is not its latest log row's, whose attempts are not its log
   rows, or still `pending` after a run that ended well;
 - **growth**: the warehouse, or the time of a daily run, growing more than `GROWTH_TOLERANCE` times faster than
-  the landing data (run time: the median of the last five daily runs against the first five after the first).
+  the landing data, from the second day on (the first run writes a new, compact file; from the first update on
+  DuckDB's file also holds free blocks, which later writes reuse). Run time: the median of the last five daily
+  runs against the first five after the first.
 """
 
 from __future__ import annotations
@@ -526,26 +528,27 @@ class Soak:
         if len(self.days) < 2:
             return {}
         first, last = self.days[0], self.days[-1]
-        data = last.landing_rows / first.landing_rows
-        size = last.warehouse_bytes / first.warehouse_bytes
-        daily = self.days[1:]
+        daily = self.days[1:]  # the first run writes a new file; any updated file also holds free blocks
+        data = last.landing_rows / daily[0].landing_rows
+        size = last.warehouse_bytes / daily[0].warehouse_bytes
         edge = min(EDGE_DAYS, max(1, len(daily) // 2))
         early = statistics.median(day.seconds for day in daily[:edge])
         late = statistics.median(day.seconds for day in daily[-edge:])
-        data_daily = daily[-1].landing_rows / daily[0].landing_rows
         if size > data * GROWTH_TOLERANCE:
             self.findings.add(f"growth: the warehouse grew more than {GROWTH_TOLERANCE} times faster than the data",
                               f"{size:.2f}x against {data:.2f}x")
-        if late / early > data_daily * GROWTH_TOLERANCE:
+        if late / early > data * GROWTH_TOLERANCE:
             self.findings.add(f"growth: the daily run time grew more than {GROWTH_TOLERANCE} times faster than the "
-                              "data", f"{late / early:.2f}x against {data_daily:.2f}x")
+                              "data", f"{late / early:.2f}x against {data:.2f}x")
         return {
-            "landing data growth": f"{data:.3f}x",
-            "warehouse growth": f"{size:.3f}x ({first.warehouse_bytes / MB:.1f} -> {last.warehouse_bytes / MB:.1f} MB)",
+            "landing data growth from the second day": f"{data:.3f}x",
+            "warehouse growth from the second day": f"{size:.3f}x ({daily[0].warehouse_bytes / MB:.1f} -> "
+                                                    f"{last.warehouse_bytes / MB:.1f} MB; "
+                                                    f"{first.warehouse_bytes / MB:.1f} MB after the first day)",
             "Dagster instance": f"{first.instance_bytes / MB:.1f} -> {last.instance_bytes / MB:.1f} MB",
             "first run (full load)": f"{first.seconds:.1f} s",
             "daily run, median of the first and last days": f"{early:.1f} s -> {late:.1f} s ({late / early:.2f}x, "
-                                                            f"data {data_daily:.3f}x)",
+                                                            f"data {data:.3f}x)",
             "total run time": f"{sum(day.seconds for day in self.days):.0f} s",
         }
 
