@@ -33,6 +33,7 @@ import hashlib
 import itertools
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -351,6 +352,7 @@ class ExpansionRun:
         self.kill: Kill | None = None
         self.run_id: str | None = None
         self.seconds = 0.0
+        self.cpu_seconds = 0.0  # user + system, of the run and of the processes it waited for (dbt)
         self.process: subprocess.Popen[str] | None = None
         self._started = 0.0
         self._matches = 0
@@ -399,6 +401,7 @@ class ExpansionRun:
     def wait(self, timeout: float = RUN_TIMEOUT_SECONDS) -> ExpansionRun:
         """Wait for the run to end (killed or not); a run still going after `timeout` is killed and reported."""
         assert self.process is not None, "the run has not started"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -413,6 +416,8 @@ class ExpansionRun:
         if self._stdout is not None:
             self._stdout.close()
         self.seconds = time.monotonic() - self._started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu_seconds = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         return self
 
     def kill_now(self, why: str) -> None:
