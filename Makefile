@@ -46,7 +46,7 @@ lint: setup
 # Everything: the install, Prism, Spark, a dbt parse, the linters, then pytest on two workers (tests/spark is
 # skipped there: it runs in test-spark).
 test: setup tools spark parse lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=25
 
 # Spark, for EXPANSION_TARGET=spark and the parity test: Java 17 (Debian's package when `java` is absent; needs
 # root) and pyspark with dbt-spark[session] into .venv (the `spark` extra, kept out of `make demo`).
@@ -59,7 +59,7 @@ $(VENV)/.spark-installed: $(VENV)/.installed pyproject.toml
 
 # The whole pipeline on DuckDB and on Spark on one small dirty data set, every table compared row for row.
 test-spark: spark
-	SPARK_LOCAL_IP=127.0.0.1 EXPANSION_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark
+	SPARK_LOCAL_IP=127.0.0.1 EXPANSION_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark --durations=10
 
 clean:
 	rm -rf data/raw warehouse outbox dbt_project/target dbt_project/logs

@@ -10,7 +10,7 @@ HubSpot and Klaviyo are kept by the kill harness's vendors behind Prism mocks of
 fault day they answer with a 429 storm, 5xx and dropped connections, and on the kill day the run is SIGKILLed
 with a Klaviyo answer lost and run again. It prints the day-by-day table, the totals (runs, records, duplicates,
 lost, unsubscribed sends, growth) and every broken guarantee; it exits 1 when there is one.
-`tests/integration/test_soak.py` is the five-day version CI runs.
+`tests/integration/test_soak.py` is the three-day version CI runs.
 """
 
 from __future__ import annotations
