@@ -69,7 +69,7 @@ def test_bi_readers_are_never_refused_nor_shown_a_mix_while_refreshes_run(
     checks = instance.get_records_for_run(latest, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
                                           limit=10_000).records
     passed = int(outputs[-1].split(" checks passed")[0].rsplit(" ", 1)[1])
-    assert len(checks) == passed > 300
+    assert len(checks) == passed > 100
     assert all(record.event_log_entry.dagster_event.event_specific_data.passed for record in checks)
 
     # dbt's artefacts: one folder per run under the configured target path, none in the checkout
