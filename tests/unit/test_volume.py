@@ -106,3 +106,26 @@ def test_the_defaults_judge_every_raw_table_at_half() -> None:
     from orchestration.lib.contract import TABLE_NAMES
 
     assert all(DEFAULT_VOLUME_MAX_CHANGE[name] == 0.5 for name in TABLE_NAMES)
+
+
+def test_the_soak_operator_accepts_volume_changes_and_nothing_else() -> None:
+    from types import SimpleNamespace
+
+    from tests.support.soak import volume_changes_to_accept
+
+    def failed(*checks: str) -> SimpleNamespace:
+        return SimpleNamespace(returncode=1, summary=f"expansion run FAILED after 9.5 s. {len(checks)} blocking "
+                               f"check(s) failed: {', '.join(checks)}. Did not run because of that: x.")
+
+    orders = "raw/orders:volume_drift (raw.orders: its last 7 days hold 91 rows, 60% more than the median (57))"
+    usage = "raw/usage_events:volume_drift (raw.usage_events has 10 rows, 90% fewer)"
+    mart = "audit/mart_volumes:volume_drift (marts.copurchase_pairs has 0 rows, 100% fewer)"
+    stale = "raw/orders:fresh_at_as_of (raw.orders: the newest ordered_at is 90.0 days before the as-of instant)"
+    assert volume_changes_to_accept(failed(orders)) == ["orders"]
+    assert volume_changes_to_accept(failed(usage, orders)) == ["orders", "usage_events"]
+    assert volume_changes_to_accept(failed(orders, mart)) == ["all"]
+    assert volume_changes_to_accept(failed(orders, stale)) == []
+    assert volume_changes_to_accept(SimpleNamespace(returncode=0, summary="expansion run succeeded")) == []
+    crashed = failed(orders)
+    crashed.summary = "Step dbt_build failed: boom. " + crashed.summary
+    assert volume_changes_to_accept(crashed) == []
