@@ -16,9 +16,12 @@ HubSpot and Klaviyo are the kill harness's `KeptVendors` (tests/support/kill_har
 Prism against the vendor's spec first. On the fault day a 429 storm, 5xx answers and dropped connections meet
 the first requests (what no request met that day waits for the next); from the kill day on, the first run that
 writes an event to Klaviyo is SIGKILLed once the event is stored and before its answer leaves, and the day is run
-again.
+again. A day stopped by volume gates and nothing else (a real surge, as the generated late November brings) is run
+again with `--accept-volume-change` for those tables, as an operator reading its summary would.
 
 What `Report.problems` holds, one sentence each:
+
+- **failed days**: a day whose last run failed, whatever the reason (its deliveries could not be checked);
 
 - **lost**: a record of a day's sync model, after that day's run ended well, missing at its vendor, held there
   with another payload, or not `delivered` in the ledger; a record the ledger calls delivered that the vendor does
