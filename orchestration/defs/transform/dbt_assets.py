@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as asset checks."""
 
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -13,6 +14,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from pydantic import Field
 
 from orchestration.defs.resources import AsOfResource, DbtResource, WarehouseResource, settings_from_environment
+from orchestration.lib import validation
 from orchestration.lib.dbt_manifest import ensure_manifest
 from orchestration.lib.dbt_results import failure_sentence
 from orchestration.lib.mart_metadata import mart_metadata
@@ -124,6 +126,31 @@ def prune_invocations(target_path: Path, keep: int = KEEP_DBT_INVOCATIONS) -> No
         shutil.rmtree(old, ignore_errors=True)
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def seed_partial_parse(target_path: Path, invocation: Path) -> None:
+    """Start this run's dbt from the parse the last run left under the target path, when there is one.
+
+    dbt then parses only what changed (the files an analytics engineer edited) instead of the whole project
+    (2.8 s of a tiny run's 8 s dbt step); it checks the saved parse itself and parses everything again when the
+    project, the vars or the profile (the warehouse file) differ.
+    """
+    saved = target_path / PARTIAL_PARSE
+    if saved.is_file():
+        invocation.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, invocation / PARTIAL_PARSE)
+
+
+def keep_partial_parse(target_path: Path, invocation: Path) -> None:
+    """Keep the parse this run's dbt wrote for the next run, put in place in one step (runs may overlap)."""
+    written = invocation / PARTIAL_PARSE
+    if written.is_file():
+        scratch = target_path / f".{PARTIAL_PARSE}.{invocation.name}"
+        shutil.copyfile(written, scratch)
+        os.replace(scratch, target_path / PARTIAL_PARSE)
+
+
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
     translator = ExpansionTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
     project_dir = manifest.parent.parent
@@ -135,7 +162,9 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
         target = invocation_folder(Path(dbt.target_path), context.run_id)
         prune_invocations(Path(dbt.target_path), keep=KEEP_DBT_INVOCATIONS - 1)
         args = dbt_build_args(config.vars, warehouse.path, as_of.day.isoformat(), config.full_refresh)
+        seed_partial_parse(Path(dbt.target_path), target)
         invocation = dbt.cli(args, context=context, target_path=target)
+        validation.import_in_background()  # for the suites after the build, while this step waits on dbt
         held_keys = marts_and_their_descendants(context.assets_def)
         held: list = []  # the marts' events (and what comes after them), until dbt has let go of the warehouse
         try:
@@ -155,6 +184,7 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
             yield from with_mart_metadata(context, held, warehouse)
         finally:
             stop(invocation.process)
+            keep_partial_parse(Path(dbt.target_path), target)
 
     return expansion_dbt
 
